@@ -1,0 +1,32 @@
+# The two entry points: `make run` and `make test`. Both install what is
+# missing first and are safe to repeat.
+
+CARGO ?= cargo
+CAIRN := target/release/cairn
+EXAMPLE ?= examples/minimal.yml
+
+.PHONY: run test deps build lint unit bench clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(CARGO) build --release --locked -p cairn
+
+# The furthest step of the pipeline that works today: validate the example,
+# then resolve and verify its images against the local store.
+run: build
+	$(CAIRN) validate $(EXAMPLE)
+	$(CAIRN) build $(EXAMPLE)
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+unit: deps
+	$(CARGO) test --locked --workspace
+
+test: lint unit
+
+clean:
+	$(CARGO) clean

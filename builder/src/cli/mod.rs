@@ -1,0 +1,134 @@
+//! The command line: argument definitions and dispatch to one file per command
+//! group. Each handler turns typed arguments into calls on the library.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ui::Verbosity;
+
+mod build;
+mod images;
+mod trust;
+mod validate;
+
+/// Build immutable, container-only Linux systems from a YAML file.
+///
+/// A YAML file names a kernel, an init, containers to run once at boot
+/// (onboot), long-running containers (services) and files. cairn resolves
+/// every image to a digest, verifies signatures against the trust policy in the
+/// YAML and assembles a read-only system. Images come from the local store
+/// first (an OCI image layout, ~/.cache/cairn/store by default) and from
+/// registries when missing.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, propagate_version = true)]
+#[command(after_help = "Examples:\n  \
+    cairn validate examples/minimal.yml      check a config, errors as FILE:LINE:COL\n  \
+    cairn build examples/minimal.yml         resolve and verify every image of a config\n  \
+    cairn pull docker.io/library/alpine:3.20 copy an image into the local store\n  \
+    cairn key generate --out release         write release.key (private) and release.pub\n  \
+    cairn sign cairn/init:latest --key release.key")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Local image store (OCI image layout).
+    #[arg(long, global = true, env = "CAIRN_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Reach this registry over plain HTTP (localhost and 127.0.0.0/8 always are).
+    #[arg(long = "insecure-registry", global = true, value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail; twice for debug output.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, 1) => Verbosity::Verbose,
+            _ => Verbosity::Debug,
+        }
+    }
+}
+
+/// A CPU architecture cairn builds for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    #[value(alias = "x86_64")]
+    Amd64,
+    #[value(alias = "aarch64")]
+    Arm64,
+}
+
+impl Arch {
+    /// The architecture of the machine cairn runs on.
+    pub fn host() -> Arch {
+        if cfg!(target_arch = "aarch64") {
+            Arch::Arm64
+        } else {
+            Arch::Amd64
+        }
+    }
+
+    /// The name OCI image indexes use.
+    pub fn oci_name(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check config files against the schema; every error as FILE:LINE:COL.
+    Validate(validate::ValidateArgs),
+    /// Build a system from one or more config files (merged in order).
+    Build(build::BuildArgs),
+    /// Copy images from a registry into the local store.
+    Pull(images::PullArgs),
+    /// Copy images and their signatures from the local store to a registry.
+    Push(images::PushArgs),
+    /// List the images in the local store.
+    Images(images::ImagesArgs),
+    /// Remove image names from the local store (blobs go at the next `gc`).
+    Rm(images::RmArgs),
+    /// Delete blobs in the local store that no image refers to.
+    Gc(images::GcArgs),
+    /// Manage ed25519 signing keys.
+    #[command(subcommand)]
+    Key(trust::KeyCommand),
+    /// Sign an image in the local store.
+    Sign(trust::SignArgs),
+    /// Verify an image's signatures with a key or a config's trust policy.
+    Verify(trust::VerifyArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = cli.global;
+    match cli.command {
+        Command::Validate(args) => validate::run(&global, args),
+        Command::Build(args) => build::run(&global, args),
+        Command::Pull(args) => images::pull(&global, args),
+        Command::Push(args) => images::push(&global, args),
+        Command::Images(args) => images::list(&global, args),
+        Command::Rm(args) => images::rm(&global, args),
+        Command::Gc(args) => images::gc(&global, args),
+        Command::Key(cmd) => trust::key(&global, cmd),
+        Command::Sign(args) => trust::sign(&global, args),
+        Command::Verify(args) => trust::verify(&global, args),
+    }
+}

@@ -1,0 +1,13 @@
+//! cairn: builds immutable, container-only Linux systems from a YAML file.
+//!
+//! The library follows the build pipeline, one module per stage:
+//! `config` (parse, merge, validate) -> `oci` (resolve and store images) ->
+//! `trust` (verify signatures against the policy). The CLI in `cli` is a thin
+//! layer over these stages.
+
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod oci;
+pub mod trust;
+pub mod ui;
