@@ -40,7 +40,9 @@ pub enum StoreError {
     },
     #[error("blob {actual} does not match the expected digest {expected}; it was not stored")]
     DigestMismatch { expected: Digest, actual: Digest },
-    #[error("blob {digest} is corrupt in store {store} (its content hashes to {actual}); run `cairn rm` on the image and pull it again")]
+    #[error(
+        "blob {digest} is corrupt in store {store} (its content hashes to {actual}); run `cairn rm` on the image and pull it again"
+    )]
     CorruptBlob {
         store: PathBuf,
         digest: Digest,
@@ -55,7 +57,9 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("image {name} is not in store {store}; run `cairn pull {name}` or `cairn images` to see what is there")]
+    #[error(
+        "image {name} is not in store {store}; run `cairn pull {name}` or `cairn images` to see what is there"
+    )]
     UnknownImage { store: PathBuf, name: String },
 }
 
@@ -314,10 +318,11 @@ impl Store {
     }
 
     fn save_index(&self, index: &ImageIndex) -> Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(index).map_err(|source| StoreError::BadIndex {
-            path: self.index_path(),
-            source,
-        })?;
+        let mut bytes =
+            serde_json::to_vec_pretty(index).map_err(|source| StoreError::BadIndex {
+                path: self.index_path(),
+                source,
+            })?;
         bytes.push(b'\n');
         self.write_atomic(&self.index_path(), &bytes)
     }
@@ -390,7 +395,8 @@ impl BlobWriter {
         }
         let target = self.store.blob_path(&actual);
         file.as_file().sync_all().map_err(io_err(&target))?;
-        file.persist(&target).map_err(|e| io_err(&target)(e.error))?;
+        file.persist(&target)
+            .map_err(|e| io_err(&target)(e.error))?;
         Ok(actual)
     }
 }
