@@ -1,0 +1,169 @@
+//! Small test images written straight into a store, so tests need no network.
+//!
+//! ```ignore
+//! let store = cairn::oci::Store::open(dir.path())?;
+//! let img = common::image::create(&store, "127.0.0.1:5000/test/hello:1", &["amd64", "arm64"], 2, 1024);
+//! // img.index is the digest of the multi-arch index named "127.0.0.1:5000/test/hello:1".
+//! ```
+
+use cairn::oci::manifest::descriptor;
+use cairn::oci::{Digest, Store};
+use oci_spec::image::MediaType;
+use serde_json::json;
+
+/// One platform's image inside a test index.
+#[derive(Debug, Clone)]
+pub struct PlatformImage {
+    pub arch: String,
+    pub manifest: Digest,
+    pub config: Digest,
+    pub layers: Vec<Digest>,
+}
+
+impl PlatformImage {
+    /// The manifest, config and layer digests.
+    pub fn blobs(&self) -> Vec<Digest> {
+        let mut all = vec![self.manifest.clone(), self.config.clone()];
+        all.extend(self.layers.iter().cloned());
+        all
+    }
+}
+
+/// A multi-arch image created by [`create`].
+#[derive(Debug, Clone)]
+pub struct TestImage {
+    /// The store name the index was given (normalized).
+    pub name: String,
+    /// The digest of the OCI image index.
+    pub index: Digest,
+    pub platforms: Vec<PlatformImage>,
+}
+
+impl TestImage {
+    pub fn platform(&self, arch: &str) -> &PlatformImage {
+        self.platforms
+            .iter()
+            .find(|p| p.arch == arch)
+            .unwrap_or_else(|| panic!("test image has no {arch} platform"))
+    }
+}
+
+/// Writes an OCI image index with one linux image per `archs` entry, each
+/// with `layers` uncompressed tar layers holding one file of `layer_size`
+/// bytes, and names it `name` (normalized like any image reference).
+/// Contents depend on `name`, so two images with different names share no layers.
+pub fn create(
+    store: &Store,
+    name: &str,
+    archs: &[&str],
+    layers: usize,
+    layer_size: usize,
+) -> TestImage {
+    let reference: cairn::oci::ImageRef = name.parse().expect("test image name");
+    let mut platforms = Vec::new();
+    let mut entries = Vec::new();
+    for arch in archs {
+        let mut layer_descs = Vec::new();
+        let mut layer_digests = Vec::new();
+        let mut diff_ids = Vec::new();
+        for i in 0..layers {
+            let file = format!("{arch}-{i}.txt");
+            let tar = tar_with_file(&file, &filler(&format!("{name} {file}"), layer_size));
+            let d = store.put_bytes(&tar).expect("store layer");
+            diff_ids.push(d.to_string());
+            layer_descs.push(json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": d.to_string(),
+                "size": tar.len(),
+            }));
+            layer_digests.push(d);
+        }
+        let config = serde_json::to_vec(&json!({
+            "architecture": arch,
+            "os": "linux",
+            "config": {"Cmd": ["/bin/true"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        }))
+        .expect("config json");
+        let config_digest = store.put_bytes(&config).expect("store config");
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest.to_string(),
+                "size": config.len(),
+            },
+            "layers": layer_descs,
+        }))
+        .expect("manifest json");
+        let manifest_digest = store.put_bytes(&manifest).expect("store manifest");
+        entries.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest.to_string(),
+            "size": manifest.len(),
+            "platform": {"architecture": arch, "os": "linux"},
+        }));
+        platforms.push(PlatformImage {
+            arch: arch.to_string(),
+            manifest: manifest_digest,
+            config: config_digest,
+            layers: layer_digests,
+        });
+    }
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    }))
+    .expect("index json");
+    let index_digest = store.put_bytes(&index).expect("store index");
+    let desc = descriptor(MediaType::ImageIndex, &index_digest, index.len() as u64);
+    store
+        .set_name(&reference.store_name(), &desc)
+        .expect("name the test image");
+    TestImage {
+        name: reference.store_name(),
+        index: index_digest,
+        platforms,
+    }
+}
+
+/// `len` bytes that differ for each seed and do not compress.
+fn filler(seed: &str, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut block = Digest::of(seed.as_bytes());
+    while out.len() < len {
+        out.extend_from_slice(&hex::decode(block.hex()).expect("hex"));
+        block = Digest::of(block.hex().as_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A ustar archive holding one regular file, with fixed metadata.
+fn tar_with_file(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    let put =
+        |h: &mut [u8; 512], at: usize, bytes: &[u8]| h[at..at + bytes.len()].copy_from_slice(bytes);
+    put(&mut header, 0, name.as_bytes());
+    put(&mut header, 100, b"0000644\0");
+    put(&mut header, 108, b"0000000\0");
+    put(&mut header, 116, b"0000000\0");
+    put(
+        &mut header,
+        124,
+        format!("{:011o}\0", data.len()).as_bytes(),
+    );
+    put(&mut header, 136, b"00000000000\0");
+    put(&mut header, 148, b"        ");
+    header[156] = b'0';
+    put(&mut header, 257, b"ustar\0");
+    put(&mut header, 263, b"00");
+    let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+    put(&mut header, 148, format!("{sum:06o}\0 ").as_bytes());
+    let mut out = header.to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
+    out
+}
