@@ -1,15 +1,18 @@
-//! Signing keys, signatures and the trust policy (being written).
+//! Signing keys, image signatures and the trust policy.
+//!
+//! Keys are ed25519 (`key`); a signature binds a repository name to a
+//! manifest digest (`payload`) and lives in the store as an OCI artifact next
+//! to the image (`artifact`, `signature`); the policy from a config's `trust:`
+//! section says which images must be signed by which keys (`policy`).
 
-use crate::exit::{Classify, ErrorClass};
+mod artifact;
+mod error;
+mod key;
+mod payload;
+mod signature;
 
-#[derive(Debug, thiserror::Error)]
-pub enum TrustError {
-    #[error("trust is not written yet")]
-    Unwritten,
-}
-
-impl Classify for TrustError {
-    fn class(&self) -> ErrorClass {
-        ErrorClass::User
-    }
-}
+pub use artifact::{KEY_ANNOTATION, SIGNATURE_ANNOTATION, SIGNATURE_MEDIA_TYPE};
+pub use error::TrustError;
+pub use key::{KeyFiles, PublicKey, SigningKey};
+pub use payload::{Payload, SIGNATURE_TYPE};
+pub use signature::{Signed, Verified, resolve, sign, verify};
