@@ -8,11 +8,15 @@
 mod artifact;
 mod error;
 mod key;
+mod pattern;
 mod payload;
+mod policy;
 mod signature;
 
 pub use artifact::{KEY_ANNOTATION, SIGNATURE_ANNOTATION, SIGNATURE_MEDIA_TYPE};
 pub use error::TrustError;
 pub use key::{KeyFiles, PublicKey, SigningKey};
+pub use pattern::normalize as normalize_pattern;
 pub use payload::{Payload, SIGNATURE_TYPE};
+pub use policy::{Coverage, Policy, Rule, Verdict};
 pub use signature::{Signed, Verified, resolve, sign, verify};

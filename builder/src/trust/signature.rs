@@ -300,4 +300,4 @@ fn encode_err(image: &str, e: serde_json::Error) -> TrustError {
 
 #[cfg(test)]
 #[path = "signature_tests.rs"]
-mod tests;
+pub(crate) mod tests;
