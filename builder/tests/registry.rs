@@ -1,8 +1,35 @@
-//! The registry client against a real registry (Debian's docker-registry).
+//! Push and pull against a real registry (Debian's docker-registry on
+//! 127.0.0.1), through the `cairn` binary.
 
 mod common;
 
+use assert_cmd::Command;
+use cairn::oci::{Digest, Store};
 use common::registry::TestRegistry;
+use predicates::prelude::*;
+
+/// A fresh store in a temp dir.
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("store")).expect("open store");
+    (dir, store)
+}
+
+fn cairn(store: &Store) -> Command {
+    let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
+    cmd.arg("--store")
+        .arg(store.root())
+        .env_remove("CAIRN_STORE");
+    cmd.env("DOCKER_CONFIG", store.root().join("no-docker-config"));
+    cmd
+}
+
+fn tmp_is_empty(store: &Store) -> bool {
+    std::fs::read_dir(store.root().join("tmp"))
+        .expect("store tmp dir")
+        .count()
+        == 0
+}
 
 #[test]
 fn test_registry_starts_and_answers_the_v2_endpoint() {
@@ -11,15 +38,169 @@ fn test_registry_starts_and_answers_the_v2_endpoint() {
         common::registry::http_status(&reg.host(), "/v2/"),
         Some(200)
     );
-    let store_dir = tempfile::tempdir().unwrap();
-    let store = cairn::oci::Store::open(store_dir.path()).unwrap();
-    let img = common::image::create(
-        &store,
-        &format!("{}/t/x:1", reg.host()),
-        &["amd64", "arm64"],
-        2,
-        100,
-    );
-    assert_eq!(img.platforms.len(), 2);
-    assert!(store.read_manifest(&img.index).is_ok());
+}
+
+#[test]
+fn pushed_image_pulls_into_an_empty_store_with_the_same_digests() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/hello:1", reg.host());
+    let img = common::image::create(&src, &name, &["amd64", "arm64"], 2, 3000);
+    cairn(&src)
+        .args(["push", &name])
+        .assert()
+        .success()
+        .stdout(format!("{}/test/hello@{}\n", reg.host(), img.index));
+
+    let (_b, dst) = store();
+    cairn(&dst)
+        .args(["pull", &name, "--arch", "amd64,arm64"])
+        .assert()
+        .success()
+        .stdout(format!("{}/test/hello@{}\n", reg.host(), img.index));
+    let named = dst
+        .lookup(&img.name)
+        .unwrap()
+        .expect("pulled image is named");
+    assert_eq!(cairn::oci::store::descriptor_digest(&named), img.index);
+    for p in &img.platforms {
+        for blob in p.blobs() {
+            assert_eq!(dst.read_blob(&blob).unwrap(), src.read_blob(&blob).unwrap());
+        }
+    }
+    assert!(tmp_is_empty(&dst));
+}
+
+#[test]
+fn pull_with_one_arch_fetches_only_that_platforms_blobs() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/multi:2", reg.host());
+    let img = common::image::create(&src, &name, &["amd64", "arm64"], 2, 500);
+    cairn(&src).args(["push", &name]).assert().success();
+
+    let (_b, dst) = store();
+    cairn(&dst)
+        .args(["pull", &name, "--arch", "arm64"])
+        .assert()
+        .success();
+    assert!(dst.contains(&img.index));
+    for blob in img.platform("arm64").blobs() {
+        assert!(dst.contains(&blob), "arm64 blob {blob} missing");
+    }
+    for blob in img.platform("amd64").blobs() {
+        assert!(!dst.contains(&blob), "amd64 blob {blob} was fetched");
+    }
+}
+
+#[test]
+fn pushing_a_partly_pulled_index_fails_or_sends_only_what_is_present() {
+    // The registry checks that an index's children exist, so a store holding
+    // one platform cannot recreate the whole index elsewhere; the error must
+    // name the image rather than hang or panic.
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/partial:1", reg.host());
+    common::image::create(&src, &name, &["amd64", "arm64"], 1, 100);
+    cairn(&src).args(["push", &name]).assert().success();
+    let (_b, dst) = store();
+    cairn(&dst)
+        .args(["pull", &name, "--arch", "arm64"])
+        .assert()
+        .success();
+    let copy = format!("{}/test/partial-copy:1", reg.host());
+    let out = cairn(&dst)
+        .args(["push", &name, "--as", &copy])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("partial-copy"), "{stderr}");
+    }
+}
+
+#[test]
+fn missing_platform_is_reported_with_the_platforms_available() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/amd-only:1", reg.host());
+    common::image::create(&src, &name, &["amd64"], 1, 100);
+    cairn(&src).args(["push", &name]).assert().success();
+    let (_b, dst) = store();
+    cairn(&dst)
+        .args(["pull", &name, "--arch", "arm64"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("has no linux/arm64 variant"))
+        .stderr(predicate::str::contains("linux/amd64"));
+}
+
+#[test]
+fn pull_of_an_unknown_tag_names_the_image_and_exits_1() {
+    let reg = TestRegistry::start();
+    let (_a, dst) = store();
+    let name = format!("{}/test/nothing:here", reg.host());
+    cairn(&dst)
+        .args(["pull", &name])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("test/nothing:here"))
+        .stderr(predicate::str::contains("is not in registry"));
+}
+
+#[test]
+fn registry_down_is_an_environment_error_naming_the_host() {
+    let (_a, dst) = store();
+    let host = format!("127.0.0.1:{}", common::registry::free_port());
+    cairn(&dst)
+        .args(["pull", &format!("{host}/test/x:1")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "could not reach registry {host}"
+        )));
+    assert!(tmp_is_empty(&dst));
+}
+
+#[test]
+fn blob_with_wrong_content_in_the_registry_is_refused_and_not_stored() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/tampered:1", reg.host());
+    let img = common::image::create(&src, &name, &["amd64"], 1, 4000);
+    cairn(&src).args(["push", &name]).assert().success();
+    let layer = img.platform("amd64").layers[0].clone();
+    let data = reg.blob_data_path(layer.hex());
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[700] ^= 0xff;
+    std::fs::write(&data, &bytes).unwrap();
+
+    let (_b, dst) = store();
+    cairn(&dst)
+        .args(["pull", &name, "--arch", "amd64"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(layer.to_string()))
+        .stderr(predicate::str::contains(Digest::of(&bytes).to_string()))
+        .stderr(predicate::str::contains("test/tampered"));
+    assert!(!dst.contains(&layer));
+    assert!(dst.lookup(&img.name).unwrap().is_none());
+    assert!(tmp_is_empty(&dst));
+}
+
+#[test]
+fn pull_by_digest_names_the_image_by_its_digest() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/pinned:1", reg.host());
+    let img = common::image::create(&src, &name, &["amd64"], 1, 100);
+    cairn(&src).args(["push", &name]).assert().success();
+    let (_b, dst) = store();
+    let pinned = format!("{}/test/pinned@{}", reg.host(), img.index);
+    cairn(&dst)
+        .args(["pull", &pinned, "--arch", "amd64"])
+        .assert()
+        .success()
+        .stdout(format!("{pinned}\n"));
+    assert!(dst.lookup(&pinned).unwrap().is_some());
 }

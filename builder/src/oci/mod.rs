@@ -1,12 +1,32 @@
 //! Images: references, the local OCI image-layout store and the registry client.
 
+pub mod auth;
 pub mod digest;
 pub mod manifest;
+pub mod platform;
+mod pull;
+mod push;
 pub mod reference;
 pub mod registry;
+pub mod resolve;
 pub mod store;
 
 pub use digest::Digest;
 pub use reference::{ImageRef, ReferenceError};
-pub use registry::RegistryError;
+pub use registry::{Pulled, Registry, RegistryError, RegistryOptions};
 pub use store::{Store, StoreError};
+
+/// A byte count for people: `512 B`, `1.5 MB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}

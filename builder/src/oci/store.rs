@@ -268,25 +268,18 @@ impl Store {
     }
 
     /// Deletes every blob not reachable from a name, and stale temporary files.
+    /// A signature artifact (a `.sig` name whose manifest has a subject) is
+    /// kept while the image it signs is reachable from another name; once
+    /// that image is gone, its name is removed too.
     pub fn gc(&self) -> Result<GcReport> {
+        self.drop_orphan_signatures()?;
         let _lock = self.lock()?;
-        let mut live = BTreeSet::new();
-        let mut todo: Vec<Digest> = self
+        let roots = self
             .names()?
             .iter()
             .map(|n| descriptor_digest(&n.descriptor))
             .collect();
-        while let Some(digest) = todo.pop() {
-            if !live.insert(digest.clone()) || !self.contains(&digest) {
-                continue;
-            }
-            // Only manifests and indexes refer onwards; other blobs fail to parse.
-            if let Ok(bytes) = self.read_blob(&digest)
-                && let Ok(m) = Manifest::parse(&bytes)
-            {
-                todo.extend(m.children());
-            }
-        }
+        let live = self.reachable(roots);
         let mut report = GcReport::default();
         let dir = self.blob_dir();
         for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
@@ -309,6 +302,55 @@ impl Store {
             let _ = fs::remove_file(entry.path());
         }
         Ok(report)
+    }
+
+    /// Every blob reachable from `roots` through manifests and indexes.
+    fn reachable(&self, roots: Vec<Digest>) -> BTreeSet<Digest> {
+        let mut live = BTreeSet::new();
+        let mut todo = roots;
+        while let Some(digest) = todo.pop() {
+            if !live.insert(digest.clone()) || !self.contains(&digest) {
+                continue;
+            }
+            // Only manifests and indexes refer onwards; other blobs fail to parse.
+            if let Ok(bytes) = self.read_blob(&digest)
+                && let Ok(m) = Manifest::parse(&bytes)
+            {
+                todo.extend(m.children());
+            }
+        }
+        live
+    }
+
+    /// The digest a signature artifact signs, if `name` is one.
+    fn signature_subject(&self, name: &str, digest: &Digest) -> Option<Digest> {
+        if !name.ends_with(".sig") {
+            return None;
+        }
+        match self.read_manifest(digest).ok()? {
+            Manifest::Image(m) => m.subject().as_ref().map(descriptor_digest),
+            Manifest::Index(_) => None,
+        }
+    }
+
+    /// Removes the names of signature artifacts whose subject no other name reaches.
+    fn drop_orphan_signatures(&self) -> Result<()> {
+        let mut roots = Vec::new();
+        let mut signatures = Vec::new();
+        for n in self.names()? {
+            let digest = descriptor_digest(&n.descriptor);
+            match self.signature_subject(&n.name, &digest) {
+                Some(subject) => signatures.push((n.name, subject)),
+                None => roots.push(digest),
+            }
+        }
+        let live = self.reachable(roots);
+        for (name, subject) in signatures {
+            if !live.contains(&subject) {
+                self.remove_name(&name)?;
+            }
+        }
+        Ok(())
     }
 
     fn load_index(&self) -> Result<ImageIndex> {
@@ -498,5 +540,40 @@ mod tests {
         assert!(s.contains(&layer) && s.contains(&config) && s.contains(&m));
         assert!(s.remove_name("docker.io/library/x:1").unwrap());
         assert_eq!(s.gc().unwrap().removed_blobs, 3);
+    }
+
+    #[test]
+    fn gc_keeps_a_signature_while_its_image_is_named_and_drops_it_after() {
+        let (_d, s) = store();
+        let config = s.put_bytes(b"{}").unwrap();
+        let image = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[]}}"#
+        );
+        let image_digest = s.put_bytes(image.as_bytes()).unwrap();
+        let payload = s.put_bytes(b"signature").unwrap();
+        let sig = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.cairn.signature.v1+json","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{config}","size":2}},"layers":[{{"mediaType":"application/vnd.dev.cairn.signature.v1+json","digest":"{payload}","size":9}}],"subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{image_digest}","size":{}}}}}"#,
+            image.len()
+        );
+        let sig_digest = s.put_bytes(sig.as_bytes()).unwrap();
+        let name = "example.org/a/b:1";
+        let sig_name = format!("example.org/a/b:{}", image_digest.signature_tag());
+        s.set_name(
+            name,
+            &manifest_descriptor(MediaType::ImageManifest, &image_digest, image.len() as u64),
+        )
+        .unwrap();
+        s.set_name(
+            &sig_name,
+            &manifest_descriptor(MediaType::ImageManifest, &sig_digest, sig.len() as u64),
+        )
+        .unwrap();
+        assert_eq!(s.gc().unwrap().removed_blobs, 0);
+        assert!(s.lookup(&sig_name).unwrap().is_some());
+        s.remove_name(name).unwrap();
+        let report = s.gc().unwrap();
+        assert_eq!(report.removed_blobs, 4);
+        assert!(s.lookup(&sig_name).unwrap().is_none());
+        assert!(!s.contains(&payload));
     }
 }
