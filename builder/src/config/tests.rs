@@ -1,0 +1,309 @@
+use std::path::Path;
+use std::time::Instant;
+
+use super::*;
+
+fn diags(text: &str) -> Vec<String> {
+    match parse(Path::new("t.yml"), text) {
+        Ok(_) => Vec::new(),
+        Err(LoadError::Invalid(d)) => d.iter().map(ToString::to_string).collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+fn one(text: &str) -> String {
+    let d = diags(text);
+    assert_eq!(d.len(), 1, "expected one problem, got {d:#?}");
+    d[0].clone()
+}
+
+fn ok(text: &str) -> Config {
+    match parse(Path::new("dir/t.yml"), text) {
+        Ok(c) => c,
+        Err(e) => panic!("config should be valid: {e}"),
+    }
+}
+
+#[test]
+fn unknown_key_is_reported_with_line_and_suggestion() {
+    let d = one("services:\n  - name: a\n    image: alpine\n    capabilites: [CAP_NET_ADMIN]\n");
+    assert_eq!(
+        d,
+        "t.yml:4:5: services[0].capabilites: unknown key `capabilites`; did you mean `capabilities`?"
+    );
+}
+
+#[test]
+fn unknown_key_without_a_close_match_lists_the_known_keys() {
+    let d = one("kernel:\n  image: k\n  zzz: 1\n");
+    assert!(d.contains("expected one of: `image`, `cmdline`"), "{d}");
+}
+
+#[test]
+fn wrong_type_names_what_was_expected_and_found() {
+    let d = one("init: cairn/init:latest\n");
+    assert_eq!(
+        d,
+        "t.yml:1:7: init: expected a list, found the string \"cairn/init:latest\""
+    );
+}
+
+#[test]
+fn a_number_where_text_is_expected_suggests_quotes() {
+    let d = one("kernel:\n  image: k\n  cmdline: 12\n");
+    assert!(d.contains("write it in quotes (\"12\")"), "{d}");
+}
+
+#[test]
+fn every_problem_in_a_file_is_listed() {
+    let d = diags(
+        "onboot:\n  - name: a\n    image: x\n    net: [1]\n    bogus: 1\n  - image: y\nfiles:\n  - path: a\n    mode: rwx\n    contents: x\n",
+    );
+    assert_eq!(d.len(), 4, "{d:#?}");
+    assert!(d[0].starts_with("t.yml:4:10: onboot[0].net: expected a string"));
+    assert!(d[1].starts_with("t.yml:5:5: onboot[0].bogus: unknown key"));
+    assert!(d[2].starts_with("t.yml:6:5: onboot[1]: `name` is missing"));
+    assert!(d[3].starts_with("t.yml:9:11: files[0].mode: mode \"rwx\""));
+}
+
+#[test]
+fn duplicate_service_names_are_refused_but_onboot_may_repeat() {
+    let d = one("services:\n  - {name: a, image: x}\n  - {name: a, image: y}\n");
+    assert!(
+        d.contains("duplicate service name `a` (first used at t.yml:2:5)"),
+        "{d}"
+    );
+    ok("onboot:\n  - {name: a, image: x}\n  - {name: a, image: y}\n");
+}
+
+#[test]
+fn files_refuse_exclusive_combinations() {
+    for (fields, bad) in [
+        ("contents: x, source: y", "`contents` and `source`"),
+        ("directory: true, contents: x", "`directory` and `contents`"),
+        ("source: y, metadata: yaml", "`source` and `metadata`"),
+        ("symlink: /a, contents: x", "`symlink` and `contents`"),
+    ] {
+        let d = one(&format!("files:\n  - {{path: a, {fields}}}\n"));
+        assert!(d.contains(bad), "{fields}: {d}");
+    }
+    let d = one("files:\n  - {path: a}\n");
+    assert!(d.contains("says nothing about what to create"), "{d}");
+    let d = one("files:\n  - {path: a, metadata: toml}\n");
+    assert!(d.contains("use `yaml` or `json`"), "{d}");
+    let d = one("files:\n  - {path: ../etc/x, contents: x}\n");
+    assert!(d.contains("contains `..`"), "{d}");
+}
+
+#[test]
+fn modes_must_be_octal_and_in_range() {
+    let cfg = ok(
+        "files:\n  - {path: a, contents: x, mode: 0644}\n  - {path: b, contents: x, mode: \"0755\"}\n",
+    );
+    assert_eq!(cfg.files[0].mode.as_deref(), Some("0644"));
+    assert!(
+        one("files:\n  - {path: a, contents: x, mode: \"999\"}\n").contains("not an octal number")
+    );
+    assert!(one("files:\n  - {path: a, contents: x, mode: \"77777\"}\n").contains("out of range"));
+    assert!(one("files:\n  - {path: a, contents: x, mode: true}\n").contains("expected a string"));
+}
+
+#[test]
+fn bad_image_references_explain_themselves() {
+    let d = one("onboot:\n  - name: a\n    image: Alpine:latest\n");
+    assert!(
+        d.starts_with(
+            "t.yml:3:12: onboot[0].image: \"Alpine:latest\" is not a valid image reference"
+        ),
+        "{d}"
+    );
+    let d = one("init:\n  - \"@pkg:../pkg/init\"\n");
+    assert!(d.contains("LinuxKit template"), "{d}");
+}
+
+#[test]
+fn uid_and_gid_take_numbers_or_names() {
+    let cfg = ok("services:\n  - {name: a, image: x, uid: 100, gid: a, additionalGids: [1, b]}\n");
+    assert_eq!(cfg.services[0].uid, Some(Id::Num(100)));
+    assert_eq!(cfg.services[0].gid, Some(Id::Name("a".into())));
+    assert!(one("services:\n  - {name: a, image: x, uid: -1}\n").contains("out of range"));
+    assert!(
+        one("services:\n  - {name: a, image: x, uid: [1]}\n")
+            .contains("expected a number or a name")
+    );
+}
+
+#[test]
+fn malformed_yaml_points_at_the_problem() {
+    let d = one("services:\n  - name: a\n   image: b\n");
+    assert!(d.starts_with("t.yml:3:"), "{d}");
+    assert!(d.contains("malformed YAML"), "{d}");
+}
+
+#[test]
+fn empty_files_and_comment_only_files_are_refused() {
+    assert!(one("").contains("t.yml:1:1: the file is empty"));
+    assert!(one("# nothing here\n\n").contains("the file is empty"));
+    assert!(one("---\n").contains("the file is empty"));
+}
+
+#[test]
+fn non_utf8_input_reports_the_position_of_the_bad_byte() {
+    let text = b"kernel:\n  cmdline: \"ab\xff\"\n";
+    let err = load_bytes(&[(Path::new("t.yml"), text)])
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("t.yml:2:15: the file is not UTF-8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let d = one("kernel:\n  image: a\n  image: b\n");
+    assert!(
+        d.contains("t.yml:3:3: duplicate key `image` (first set at line 2:3)"),
+        "{d}"
+    );
+}
+
+#[test]
+fn merge_keys_fill_in_what_the_mapping_does_not_set() {
+    let cfg = ok(
+        "onboot:\n  - &base {name: a, image: cairn/x:1, readonly: true}\nservices:\n  - <<: *base\n    name: b\n    readonly: false\n",
+    );
+    let s = &cfg.services[0];
+    assert_eq!(
+        (s.name.as_deref(), s.image.as_deref(), s.readonly),
+        (Some("b"), Some("cairn/x:1"), Some(false))
+    );
+}
+
+#[test]
+fn alias_bombs_fail_fast() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let started = Instant::now();
+    let d = one(&text);
+    assert!(d.contains("alias bomb"), "{d}");
+    assert!(started.elapsed().as_secs() < 5);
+}
+
+#[test]
+fn deep_nesting_is_refused_without_recursion() {
+    let text = format!("init:\n{}x\n", "- ".repeat(100));
+    assert!(one(&text).contains("t.yml:2:127: lists and mappings nest deeper than 64 levels"));
+    let text = format!("init: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(one(&text).starts_with("t.yml:1:"));
+}
+
+#[test]
+fn a_second_document_is_refused() {
+    assert!(one("init: []\n---\ninit: []\n").contains("second YAML document"));
+}
+
+#[test]
+fn trust_keys_resolve_paths_against_the_config_directory() {
+    let cfg = ok(
+        "trust:\n  org: [cairn]\n  keys:\n    - {name: dev, path: keys/dev.pub, images: [\"cairn/*\"]}\n    - {pem: \"-----BEGIN PUBLIC KEY-----\\nx\\n-----END PUBLIC KEY-----\\n\", images: [\"*\"]}\n",
+    );
+    assert_eq!(cfg.trust.org, vec!["cairn"]);
+    assert_eq!(
+        cfg.trust.keys[0].source,
+        KeySource::Path("dir/keys/dev.pub".into())
+    );
+    assert_eq!(cfg.trust.keys[0].name.as_deref(), Some("dev"));
+    assert!(matches!(cfg.trust.keys[1].source, KeySource::Pem(_)));
+    assert!(one("trust:\n  keys:\n    - {images: [a]}\n").contains("needs `path`"));
+    assert!(
+        one("trust:\n  keys:\n    - {path: a, pem: b, images: [a]}\n")
+            .contains("cannot be used together")
+    );
+    assert!(one("trust:\n  keys:\n    - {path: a}\n").contains("`images` is missing"));
+}
+
+#[test]
+fn kernel_fields_are_replaced_and_lists_appended_when_merging() {
+    let a = b"kernel: {image: cairn/kernel:1, cmdline: a}\ninit: [cairn/init:1]\nservices: [{name: s, image: x}]\n";
+    let b = b"kernel: {cmdline: b}\ninit: [cairn/runc:1]\nservices: [{name: t, image: y}]\n";
+    let cfg = load_bytes(&[(Path::new("a.yml"), a), (Path::new("b.yml"), b)]).unwrap();
+    let k = cfg.kernel.as_ref().unwrap();
+    assert_eq!(
+        (k.image.as_deref(), k.cmdline.as_deref()),
+        (Some("cairn/kernel:1"), Some("b"))
+    );
+    assert_eq!(cfg.init, vec!["cairn/init:1", "cairn/runc:1"]);
+    assert_eq!(cfg.services.len(), 2);
+    assert_eq!(cfg.services[1].location.file, Path::new("b.yml"));
+}
+
+#[test]
+fn duplicates_across_merged_files_point_at_both_files() {
+    let a = b"services: [{name: s, image: x}]\n";
+    let err = load_bytes(&[(Path::new("a.yml"), a), (Path::new("b.yml"), a)]).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "b.yml:1:12: services[0].name: duplicate service name `s` (first used at a.yml:1:12)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_kernel_without_an_image_is_refused_after_merging() {
+    assert!(one("kernel:\n  cmdline: x\n").contains("kernel: `image` is missing"));
+}
+
+#[test]
+fn images_lists_every_image_the_build_needs() {
+    let cfg = ok(
+        "kernel: {image: cairn/kernel:latest}\ninit: [cairn/init:latest, cairn/runc:latest]\nonboot: [{name: dhcpcd, image: cairn/dhcpcd:latest}]\nservices: [{name: getty, image: cairn/getty:latest}]\nvolumes: [{name: v}, {name: w, image: alpine}]\n",
+    );
+    let uses: Vec<(String, String, String)> = cfg
+        .images()
+        .into_iter()
+        .map(|u| (u.section, u.name, u.image))
+        .collect();
+    let want = [
+        ("kernel", "kernel", "cairn/kernel:latest"),
+        ("init[0]", "init", "cairn/init:latest"),
+        ("init[1]", "runc", "cairn/runc:latest"),
+        ("onboot[0]", "dhcpcd", "cairn/dhcpcd:latest"),
+        ("services[0]", "getty", "cairn/getty:latest"),
+        ("volumes[1]", "w", "alpine"),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(uses, want);
+}
+
+#[test]
+fn image_labels_parse_as_json_and_may_not_name_the_image() {
+    let img = parse_image_label(
+        "x",
+        r#"{"capabilities":["CAP_SYS_ADMIN"],"binds":["/a:/a"],"readonly":true}"#,
+    )
+    .unwrap();
+    assert_eq!(img.readonly, Some(true));
+    let err = parse_image_label("x", r#"{"name":"n"}"#).unwrap_err();
+    assert!(
+        err.to_string().contains("may not be set in an image label"),
+        "{err}"
+    );
+}
+
+#[test]
+fn volume_names_are_checked() {
+    assert!(one("volumes: [{name: Vol}]\n").contains("lowercase letters"));
+    assert!(one("volumes: [{name: a}, {name: a}]\n").contains("duplicate volume name"));
+    assert!(one("volumes: [{name: a, format: oci}]\n").contains("needs an `image`"));
+}
