@@ -204,3 +204,133 @@ fn pull_by_digest_names_the_image_by_its_digest() {
         .stdout(format!("{pinned}\n"));
     assert!(dst.lookup(&pinned).unwrap().is_some());
 }
+
+#[test]
+fn signature_artifact_travels_with_its_image_through_the_sig_tag() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/signed:1", reg.host());
+    let img = common::image::create(&src, &name, &["amd64", "arm64"], 1, 100);
+    let sig = common::image::add_signature_artifact(&src, &name, &img.index);
+    cairn(&src)
+        .args([
+            "push",
+            &name,
+            "--as",
+            &format!("{}/other/signed:2", reg.host()),
+        ])
+        .assert()
+        .success();
+
+    let (_b, dst) = store();
+    let pulled_name = format!("{}/other/signed:2", reg.host());
+    cairn(&dst)
+        .args(["pull", &pulled_name, "--arch", "amd64"])
+        .assert()
+        .success();
+    let image: cairn::oci::ImageRef = pulled_name.parse().unwrap();
+    let named = dst
+        .lookup(&image.signature_name(&img.index))
+        .unwrap()
+        .expect("signature is named for the pulled image");
+    assert_eq!(cairn::oci::store::descriptor_digest(&named), sig);
+    assert!(dst.read_manifest(&sig).is_ok());
+}
+
+#[test]
+fn image_without_signature_pulls_without_one() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/unsigned:1", reg.host());
+    let img = common::image::create(&src, &name, &["amd64"], 1, 100);
+    cairn(&src).args(["push", &name]).assert().success();
+    let (_b, dst) = store();
+    cairn(&dst).args(["pull", &name]).assert().success();
+    let image: cairn::oci::ImageRef = name.parse().unwrap();
+    assert!(
+        dst.lookup(&image.signature_name(&img.index))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn blob_download_cut_once_is_retried_and_stored_whole() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/cut:1", reg.host());
+    let img = common::image::create(&src, &name, &["amd64"], 1, 300_000);
+    cairn(&src).args(["push", &name]).assert().success();
+    let layer = img.platform("amd64").layers[0].clone();
+    let proxy = common::proxy::CuttingProxy::start(&reg.host(), layer.hex(), 60_000, 1);
+
+    let (_b, dst) = store();
+    cairn(&dst)
+        .args([
+            "pull",
+            &format!("{}/test/cut:1", proxy.host()),
+            "--arch",
+            "amd64",
+        ])
+        .assert()
+        .success();
+    assert_eq!(proxy.cuts_left(), 0, "the proxy never cut the download");
+    assert_eq!(
+        dst.read_blob(&layer).unwrap(),
+        src.read_blob(&layer).unwrap()
+    );
+    assert!(tmp_is_empty(&dst));
+}
+
+#[test]
+fn blob_download_cut_every_time_fails_and_leaves_no_partial_blob() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/cut:2", reg.host());
+    let img = common::image::create(&src, &name, &["amd64"], 1, 300_000);
+    cairn(&src).args(["push", &name]).assert().success();
+    let layer = img.platform("amd64").layers[0].clone();
+    let proxy = common::proxy::CuttingProxy::start(&reg.host(), layer.hex(), 60_000, 100);
+
+    let (_b, dst) = store();
+    cairn(&dst)
+        .args([
+            "pull",
+            &format!("{}/test/cut:2", proxy.host()),
+            "--arch",
+            "amd64",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("blob {layer}")))
+        .stderr(predicate::str::contains("try again"));
+    assert!(!dst.contains(&layer));
+    assert!(
+        dst.lookup(&format!("{}/test/cut:2", proxy.host()))
+            .unwrap()
+            .is_none()
+    );
+    assert!(tmp_is_empty(&dst));
+}
+
+#[test]
+fn resolve_pulls_only_the_missing_platform_then_uses_the_store() {
+    let reg = TestRegistry::start();
+    let (_a, src) = store();
+    let name = format!("{}/test/resolve:1", reg.host());
+    let img = common::image::create(&src, &name, &["amd64", "arm64"], 1, 100);
+    cairn(&src).args(["push", &name]).assert().success();
+
+    let (_b, dst) = store();
+    let registry = cairn::oci::Registry::new(cairn::oci::RegistryOptions::default()).unwrap();
+    let image: cairn::oci::ImageRef = name.parse().unwrap();
+    let r = cairn::oci::resolve::resolve(&dst, Some(&registry), &image, "linux/arm64").unwrap();
+    assert!(r.pulled);
+    assert_eq!(r.digest, img.index);
+    assert_eq!(r.platform_digest, img.platform("arm64").manifest);
+    assert!(!dst.contains(&img.platform("amd64").manifest));
+    drop(reg);
+    // The registry is gone: the store alone now answers.
+    let again = cairn::oci::resolve::resolve(&dst, Some(&registry), &image, "arm64").unwrap();
+    assert!(!again.pulled);
+}

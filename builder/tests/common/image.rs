@@ -167,3 +167,51 @@ fn tar_with_file(name: &str, data: &[u8]) -> Vec<u8> {
     out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
     out
 }
+
+/// The OCI empty descriptor's content, `{}`.
+const EMPTY_JSON: &[u8] = b"{}";
+
+/// Writes a stand-in signature artifact for `subject` the way the trust
+/// module lays them out (artifactType, empty config, one layer per
+/// signature, `subject`), named `image.signature_name(subject)`. The payload
+/// is not a real signature: it is for transport tests only.
+pub fn add_signature_artifact(store: &Store, image: &str, subject: &Digest) -> Digest {
+    let reference: cairn::oci::ImageRef = image.parse().expect("image name");
+    let subject_bytes = store.read_blob(subject).expect("subject in store");
+    let subject_type = match cairn::oci::manifest::Manifest::parse(&subject_bytes) {
+        Ok(cairn::oci::manifest::Manifest::Index(_)) => "application/vnd.oci.image.index.v1+json",
+        _ => "application/vnd.oci.image.manifest.v1+json",
+    };
+    let empty = store.put_bytes(EMPTY_JSON).expect("store empty config");
+    let payload = format!("signature of {subject}").into_bytes();
+    let layer = store.put_bytes(&payload).expect("store signature");
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": cairn::oci::registry::SIGNATURE_ARTIFACT_TYPE,
+        "config": {
+            "mediaType": "application/vnd.oci.empty.v1+json",
+            "digest": empty.to_string(),
+            "size": EMPTY_JSON.len(),
+        },
+        "layers": [{
+            "mediaType": cairn::oci::registry::SIGNATURE_ARTIFACT_TYPE,
+            "digest": layer.to_string(),
+            "size": payload.len(),
+        }],
+        "subject": {
+            "mediaType": subject_type,
+            "digest": subject.to_string(),
+            "size": subject_bytes.len(),
+        },
+    }))
+    .expect("signature manifest json");
+    let digest = store
+        .put_bytes(&manifest)
+        .expect("store signature manifest");
+    let desc = descriptor(MediaType::ImageManifest, &digest, manifest.len() as u64);
+    store
+        .set_name(&reference.signature_name(subject), &desc)
+        .expect("name the signature");
+    digest
+}

@@ -5,4 +5,5 @@
 #![allow(dead_code)]
 
 pub mod image;
+pub mod proxy;
 pub mod registry;
