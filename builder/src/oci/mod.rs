@@ -9,6 +9,7 @@ mod push;
 pub mod reference;
 pub mod registry;
 pub mod resolve;
+mod signature_pull;
 pub mod store;
 
 pub use digest::Digest;

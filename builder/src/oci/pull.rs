@@ -17,7 +17,7 @@ use super::digest::Digest;
 use super::manifest::{Manifest, descriptor};
 use super::platform;
 use super::reference::ImageRef;
-use super::registry::{Pulled, RegistryError, Result, SIGNATURE_ARTIFACT_TYPE, Session};
+use super::registry::{Pulled, RegistryError, Result, Session};
 use super::store::{Store, StoreError, descriptor_digest};
 use crate::ui::Step;
 
@@ -33,7 +33,7 @@ const BIG_BLOB: u64 = 1 << 20;
 
 /// What one pull fetched, for the summary line.
 #[derive(Default)]
-struct Tally {
+pub(super) struct Tally {
     blobs: usize,
     bytes: u64,
 }
@@ -104,7 +104,7 @@ async fn pull_image(
     let desc = descriptor(media_type.clone(), &top.digest, top.size);
     let name = image.store_name();
     store.set_name(&name, &desc)?;
-    pull_signature(s, store, image, &top.digest, tally).await?;
+    super::signature_pull::pull_signature(s, store, image, &top.digest, tally).await?;
     Ok(Pulled {
         name,
         digest: top.digest,
@@ -113,15 +113,15 @@ async fn pull_image(
 }
 
 /// A manifest blob now in the store.
-struct Fetched {
-    digest: Digest,
-    size: u64,
-    manifest: Manifest,
+pub(super) struct Fetched {
+    pub digest: Digest,
+    pub size: u64,
+    pub manifest: Manifest,
 }
 
 /// Fetches a manifest by tag or digest (or reads it from the store when the
 /// digest is known and present) and stores it after checking its digest.
-async fn fetch_manifest(
+pub(super) async fn fetch_manifest(
     s: &Session,
     store: &Store,
     image: &ImageRef,
@@ -211,7 +211,7 @@ enum Failure {
     Fatal(RegistryError),
 }
 
-async fn fetch_blob(
+pub(super) async fn fetch_blob(
     s: &Session,
     store: &Store,
     image: &ImageRef,
@@ -346,67 +346,4 @@ fn mismatch_from_strings(
 ) -> RegistryError {
     let parse = |d: &str| d.parse().unwrap_or_else(|_| Digest::of(d.as_bytes()));
     s.mismatch(image, parse(expected), parse(actual))
-}
-
-/// Fetches the signature artifact of `subject` through the referrers API,
-/// falling back to the `sha256-<hex>.sig` tag, and names it for the local
-/// image. No signature is not an error here; the trust policy decides.
-async fn pull_signature(
-    s: &Session,
-    store: &Store,
-    image: &ImageRef,
-    subject: &Digest,
-    tally: &mut Tally,
-) -> Result<()> {
-    let subject_ref = image.as_oci().clone_with_digest(subject.to_string());
-    let referrers = s
-        .retry(|| {
-            s.client
-                .pull_referrers(&subject_ref, Some(SIGNATURE_ARTIFACT_TYPE))
-        })
-        .await;
-    let by_referrers = match referrers {
-        Ok(index) => index
-            .manifests
-            .last()
-            .and_then(|entry| entry.digest.parse::<Digest>().ok()),
-        Err(e) if super::registry::is_transient(&e) => {
-            return Err(s.error(image, "signature list", e));
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, "referrers API unusable; trying the signature tag");
-            None
-        }
-    };
-    let fetched = match by_referrers {
-        Some(d) => {
-            let reference = image.as_oci().clone_with_digest(d.to_string());
-            fetch_manifest(s, store, image, &reference, Some(d), tally).await?
-        }
-        None => {
-            let tagged = image.with_tag(&subject.signature_tag());
-            match fetch_manifest(s, store, image, tagged.as_oci(), None, tally).await {
-                Ok(f) => f,
-                Err(RegistryError::NotFound { .. }) => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-    };
-    let Manifest::Image(m) = &fetched.manifest else {
-        return Ok(());
-    };
-    let signs_subject = m
-        .subject()
-        .as_ref()
-        .is_some_and(|d| descriptor_digest(d) == *subject);
-    if !signs_subject {
-        tracing::warn!(image = %image, "ignoring a signature artifact whose subject is another image");
-        return Ok(());
-    }
-    for blob in std::iter::once(m.config()).chain(m.layers().iter()) {
-        fetch_blob(s, store, image, blob, tally).await?;
-    }
-    let desc = descriptor(fetched.manifest.media_type(), &fetched.digest, fetched.size);
-    store.set_name(&image.signature_name(subject), &desc)?;
-    Ok(())
 }
