@@ -53,7 +53,7 @@ pub enum TrustError {
     #[error("key {origin} is malformed: {reason}")]
     BadKey { origin: String, reason: String },
 
-    #[error("cannot read image {image} or its signatures from the local store")]
+    #[error("cannot look up image {image} and its signatures in the local store")]
     Store {
         image: String,
         #[source]

@@ -185,6 +185,7 @@ impl SigningKey {
     /// Reads a private key file, warning when other users can read it.
     pub fn load(path: &Path) -> Result<SigningKey> {
         let pem = read_key_file(path)?;
+        let key = SigningKey::from_pem(&pem, path.display().to_string())?;
         if let Ok(meta) = fs::metadata(path)
             && meta.mode() & 0o004 != 0
         {
@@ -194,7 +195,7 @@ impl SigningKey {
                 path.display()
             );
         }
-        SigningKey::from_pem(&pem, path.display().to_string())
+        Ok(key)
     }
 
     pub fn public(&self) -> &PublicKey {

@@ -1,0 +1,262 @@
+//! `cairn key generate`, `cairn sign` and `cairn verify` through the binary,
+//! against a temporary store.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use cairn::oci::Store;
+use predicates::prelude::*;
+
+struct Env {
+    dir: tempfile::TempDir,
+    store: Store,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path().join("store")).expect("open store");
+        Env { dir, store }
+    }
+
+    fn cairn(&self) -> Command {
+        let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
+        cmd.arg("--store")
+            .arg(self.store.root())
+            .env_remove("CAIRN_STORE")
+            .env_remove("RUST_LOG")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Generates PREFIX.key/.pub and returns the printed key id.
+    fn key(&self, prefix: &str) -> String {
+        let out = self
+            .cairn()
+            .args(["key", "generate", "--out"])
+            .arg(self.path(prefix))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).expect("utf-8").trim().to_string()
+    }
+
+    /// A two-platform test image; returns its store name and index digest.
+    fn image(&self, name: &str) -> (String, String) {
+        let img = common::image::create(&self.store, name, &["amd64", "arm64"], 1, 64);
+        (img.name, img.index.to_string())
+    }
+
+    fn sign(&self, image: &str, key: &Path) {
+        self.cairn()
+            .args(["sign", image, "--key"])
+            .arg(key)
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn key_generate_writes_an_owner_only_private_key_and_prints_its_id() {
+    let env = Env::new();
+    let id = env.key("release");
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    let mode = fs::metadata(env.path("release.key"))
+        .expect("private key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let public = fs::read_to_string(env.path("release.pub")).expect("public key");
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"));
+}
+
+#[test]
+fn key_generate_refuses_to_overwrite_a_key_without_force() {
+    let env = Env::new();
+    let first = env.key("release");
+    env.cairn()
+        .args(["key", "generate", "--out"])
+        .arg(env.path("release"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("release.key already exists"))
+        .stderr(predicate::str::contains("--force"));
+    let out = env
+        .cairn()
+        .args(["key", "generate", "--force", "--out"])
+        .arg(env.path("release"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_ne!(String::from_utf8_lossy(&out).trim(), first);
+}
+
+#[test]
+fn signed_image_verifies_with_its_public_key() {
+    let env = Env::new();
+    let id = env.key("release");
+    let (name, digest) = env.image("cairn/init:1.0");
+    env.cairn()
+        .args(["sign", "cairn/init:1.0", "--key"])
+        .arg(env.path("release.key"))
+        .assert()
+        .success()
+        .stdout(format!("signed {name}@{digest} with {id}\n"));
+    env.cairn()
+        .args(["verify", "cairn/init:1.0", "--key"])
+        .arg(env.path("release.pub"))
+        .assert()
+        .success()
+        .stdout(format!("verified {name}@{digest} by {id}\n"));
+}
+
+#[test]
+fn verify_with_another_key_fails_naming_image_digest_and_both_keys() {
+    let env = Env::new();
+    let signer = env.key("release");
+    let other = env.key("other");
+    let (name, digest) = env.image("cairn/init:1.0");
+    env.sign("cairn/init:1.0", &env.path("release.key"));
+    env.cairn()
+        .args(["verify", "cairn/init:1.0", "--key"])
+        .arg(env.path("other.pub"))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(format!("{name}@{digest}")))
+        .stderr(predicate::str::contains(format!("signed only by {signer}")))
+        .stderr(predicate::str::contains(format!(
+            "not by the expected {other}"
+        )))
+        .stderr(predicate::str::contains("other.pub"));
+}
+
+#[test]
+fn verify_of_an_unsigned_image_fails_with_exit_1() {
+    let env = Env::new();
+    let id = env.key("release");
+    let (name, digest) = env.image("cairn/init:1.0");
+    env.cairn()
+        .args(["verify", "cairn/init:1.0", "--key"])
+        .arg(env.path("release.pub"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "image {name}@{digest} is not signed"
+        )))
+        .stderr(predicate::str::contains(&id));
+}
+
+#[test]
+fn private_key_passed_to_verify_is_refused_naming_the_file() {
+    let env = Env::new();
+    env.key("release");
+    env.image("cairn/init:1.0");
+    env.cairn()
+        .args(["verify", "cairn/init:1.0", "--key"])
+        .arg(env.path("release.key"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("release.key is a private key"));
+}
+
+#[test]
+fn signing_an_image_missing_from_the_store_says_how_to_get_it() {
+    let env = Env::new();
+    env.key("release");
+    env.cairn()
+        .args(["sign", "cairn/missing:1", "--key"])
+        .arg(env.path("release.key"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("docker.io/cairn/missing:1"))
+        .stderr(predicate::str::contains("cairn pull"));
+}
+
+#[test]
+fn verify_without_key_or_policy_is_a_usage_error() {
+    let env = Env::new();
+    env.cairn()
+        .args(["verify", "cairn/init:1.0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--key"));
+}
+
+fn write_policy(env: &Env, body: &str) -> PathBuf {
+    let path = env.path("policy.yml");
+    fs::write(&path, body).expect("write policy");
+    path
+}
+
+#[test]
+fn policy_verifies_a_covered_image_with_the_key_of_its_rule() {
+    let env = Env::new();
+    let id = env.key("release");
+    let (name, digest) = env.image("cairn/init:1.0");
+    env.sign("cairn/init:1.0", &env.path("release.key"));
+    let policy = write_policy(
+        &env,
+        "trust:\n  keys:\n    - {name: release, path: release.pub, images: [\"cairn/*\"]}\n",
+    );
+    env.cairn()
+        .args(["verify", "cairn/init:1.0", "--policy"])
+        .arg(&policy)
+        .assert()
+        .success()
+        .stdout(format!(
+            "verified {name}@{digest} by {id} (trust.keys[0] (release))\n"
+        ));
+}
+
+#[test]
+fn policy_refuses_a_covered_image_signed_by_another_key() {
+    let env = Env::new();
+    env.key("release");
+    let other = env.key("other");
+    let (name, digest) = env.image("linuxkit/init:v1");
+    env.sign("linuxkit/init:v1", &env.path("other.key"));
+    let policy = write_policy(
+        &env,
+        "trust:\n  org: [linuxkit]\n  keys:\n    - {name: release, path: release.pub, images: [\"ghcr.io/acme/*\"]}\n",
+    );
+    env.cairn()
+        .args(["verify", "linuxkit/init:v1", "--policy"])
+        .arg(&policy)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("{name}@{digest}")))
+        .stderr(predicate::str::contains(&other))
+        .stderr(predicate::str::contains("trust.keys[0] (release)"));
+}
+
+#[test]
+fn policy_passes_an_image_it_does_not_cover() {
+    let env = Env::new();
+    env.key("release");
+    let (name, digest) = env.image("alpine:3.20");
+    let policy = write_policy(
+        &env,
+        "trust:\n  keys:\n    - {path: release.pub, images: [\"cairn/*\"]}\n",
+    );
+    env.cairn()
+        .args(["verify", "alpine:3.20", "--policy"])
+        .arg(&policy)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "not covered {name}@{digest}"
+        )));
+}
