@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use cairn::oci::Store;
+use common::registry::TestRegistry;
 use predicates::prelude::*;
 
 struct Env {
@@ -259,4 +260,92 @@ fn policy_passes_an_image_it_does_not_cover() {
         .stdout(predicate::str::starts_with(format!(
             "not covered {name}@{digest}"
         )));
+}
+
+/// The signature artifact's first layer (the payload) in `store`.
+fn payload_blob(store: &Store, signature_name: &str) -> PathBuf {
+    let desc = store
+        .lookup(signature_name)
+        .expect("store index")
+        .unwrap_or_else(|| panic!("{signature_name} is not in the store"));
+    let digest = cairn::oci::store::descriptor_digest(&desc);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&store.read_blob(&digest).expect("artifact")).expect("json");
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .expect("layer digest")
+        .parse()
+        .expect("digest");
+    store.blob_path(&layer)
+}
+
+#[test]
+fn signature_survives_a_registry_round_trip_and_tampering_after_pull_is_refused() {
+    let reg = TestRegistry::start();
+    let src = Env::new();
+    let id = src.key("release");
+    let name = format!("{}/test/signed:1", reg.host());
+    let (_, digest) = src.image(&name);
+    src.sign(&name, &src.path("release.key"));
+    src.cairn().args(["push", &name]).assert().success();
+
+    let dst = Env::new();
+    dst.cairn()
+        .args(["pull", &name, "--arch", "amd64"])
+        .assert()
+        .success();
+    dst.cairn()
+        .args(["verify", &name, "--key"])
+        .arg(src.path("release.pub"))
+        .assert()
+        .success()
+        .stdout(format!("verified {name}@{digest} by {id}\n"));
+
+    let image: cairn::oci::ImageRef = name.parse().expect("name");
+    let sig = image.signature_name(&digest.parse().expect("digest"));
+    let blob = payload_blob(&dst.store, &sig);
+    let forged = fs::read_to_string(&blob)
+        .expect("payload")
+        .replace("test/signed", "test/evil0");
+    fs::write(&blob, forged).expect("tamper");
+    dst.cairn()
+        .args(["verify", &name, "--key"])
+        .arg(src.path("release.pub"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("{name}@{digest}")))
+        .stderr(predicate::str::contains("damaged"))
+        .stderr(predicate::str::contains(&id));
+}
+
+#[test]
+fn signature_pushed_under_another_repository_name_does_not_verify_there() {
+    let reg = TestRegistry::start();
+    let src = Env::new();
+    let id = src.key("release");
+    let name = format!("{}/test/signed:1", reg.host());
+    let copy = format!("{}/test/copy:1", reg.host());
+    let (_, digest) = src.image(&name);
+    src.sign(&name, &src.path("release.key"));
+    src.cairn()
+        .args(["push", &name, "--as", &copy])
+        .assert()
+        .success();
+
+    let dst = Env::new();
+    dst.cairn()
+        .args(["pull", &copy, "--arch", "amd64"])
+        .assert()
+        .success();
+    dst.cairn()
+        .args(["verify", &copy, "--key"])
+        .arg(src.path("release.pub"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("{copy}@{digest}")))
+        .stderr(predicate::str::contains(format!(
+            "is for another image ({}/test/signed@{digest})",
+            reg.host()
+        )))
+        .stderr(predicate::str::contains(&id));
 }
