@@ -74,6 +74,9 @@ impl Classify for StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// Temporary files older than this are leftovers of a crashed write.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// One name in the store and the descriptor it points to.
 #[derive(Debug, Clone)]
 pub struct Named {
@@ -297,9 +300,19 @@ impl Store {
             report.removed_blobs += 1;
             report.freed_bytes += size;
         }
+        // A pull running now writes into tmp/: only files left by a crash
+        // long ago are removed.
         let tmp = self.tmp_dir();
         for entry in fs::read_dir(&tmp).map_err(io_err(&tmp))?.flatten() {
-            let _ = fs::remove_file(entry.path());
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TMP);
+            if stale {
+                let _ = fs::remove_file(entry.path());
+            }
         }
         Ok(report)
     }
