@@ -10,8 +10,9 @@ use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 
-use serde::de::value::StrDeserializer;
-use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::de::{self, Visitor};
+
+use super::access::{MapDe, SeqDe};
 
 use super::diag::{Diagnostics, Location, Pos};
 use super::node::{Key, Kind, Node};
@@ -22,8 +23,8 @@ pub const SCALAR_TEXT: &str = "$cairn::ScalarText";
 
 #[derive(Debug)]
 pub struct Error {
-    message: String,
-    reported: bool,
+    pub(super) message: String,
+    pub(super) reported: bool,
 }
 
 impl fmt::Display for Error {
@@ -96,9 +97,9 @@ pub fn join(path: &str, key: &str) -> String {
 }
 
 pub struct NodeDe<'a> {
-    node: &'a Node,
-    path: String,
-    ctx: &'a Ctx<'a>,
+    pub(super) node: &'a Node,
+    pub(super) path: String,
+    pub(super) ctx: &'a Ctx<'a>,
 }
 
 impl<'a> NodeDe<'a> {
@@ -157,11 +158,7 @@ impl<'a> NodeDe<'a> {
                 &EMPTY
             }
         };
-        v.visit_seq(SeqDe {
-            items: items.iter().enumerate(),
-            path: self.path,
-            ctx: self.ctx,
-        })
+        v.visit_seq(SeqDe::new(items, self.path, self.ctx))
     }
 
     fn map<V: Visitor<'a>>(
@@ -178,13 +175,7 @@ impl<'a> NodeDe<'a> {
                 &EMPTY
             }
         };
-        v.visit_map(MapDe {
-            entries: entries.iter(),
-            value: None,
-            fields,
-            path: self.path,
-            ctx: self.ctx,
-        })
+        v.visit_map(MapDe::new(entries, fields, self.path, self.ctx))
     }
 }
 
@@ -336,114 +327,5 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
     serde::forward_to_deserialize_any! {
         <W: Visitor<'a>>
         i128 u128 bytes byte_buf unit_struct tuple_struct enum
-    }
-}
-
-/// Records an error once, at the innermost node it concerns.
-fn noted<T>(r: Result<T, Error>, ctx: &Ctx<'_>, pos: Pos, path: &str) -> Result<T, Error> {
-    r.map_err(|mut e| {
-        if !e.reported {
-            ctx.report(pos, path, e.message.clone());
-            e.reported = true;
-        }
-        e
-    })
-}
-
-struct SeqDe<'a> {
-    items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
-    path: String,
-    ctx: &'a Ctx<'a>,
-}
-
-impl<'a> de::SeqAccess<'a> for SeqDe<'a> {
-    type Error = Error;
-
-    fn next_element_seed<T: DeserializeSeed<'a>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Error> {
-        let Some((i, node)) = self.items.next() else {
-            return Ok(None);
-        };
-        let path = format!("{}[{i}]", self.path);
-        let de = NodeDe {
-            node,
-            path: path.clone(),
-            ctx: self.ctx,
-        };
-        noted(seed.deserialize(de), self.ctx, node.pos, &path).map(Some)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len())
-    }
-}
-
-struct MapDe<'a> {
-    entries: std::slice::Iter<'a, (Key, Node)>,
-    value: Option<&'a (Key, Node)>,
-    /// Known field names when the target is a struct; `None` for free maps.
-    fields: Option<&'static [&'static str]>,
-    path: String,
-    ctx: &'a Ctx<'a>,
-}
-
-impl<'a> de::MapAccess<'a> for MapDe<'a> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'a>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        for entry in self.entries.by_ref() {
-            let key = &entry.0;
-            if let Some(fields) = self.fields
-                && !fields.contains(&key.text.as_str())
-            {
-                let path = join(&self.path, &key.text);
-                self.ctx
-                    .report(key.pos, &path, unknown_key(&key.text, fields));
-                continue;
-            }
-            self.value = Some(entry);
-            let de: StrDeserializer<'_, Error> = key.text.as_str().into_deserializer();
-            return noted(seed.deserialize(de), self.ctx, key.pos, &self.path).map(Some);
-        }
-        Ok(None)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let Some((key, node)) = self.value.take() else {
-            return Err(de::Error::custom("value requested before its key"));
-        };
-        let path = join(&self.path, &key.text);
-        let de = NodeDe {
-            node,
-            path: path.clone(),
-            ctx: self.ctx,
-        };
-        noted(seed.deserialize(de), self.ctx, node.pos, &path)
-    }
-}
-
-/// "unknown key" with the closest known key, or the list of known keys.
-pub fn unknown_key(key: &str, fields: &[&str]) -> String {
-    let lower = key.to_lowercase();
-    let best = fields
-        .iter()
-        .map(|f| (strsim::jaro_winkler(&lower, &f.to_lowercase()), f))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((score, f)) if score >= 0.8 => format!("unknown key `{key}`; did you mean `{f}`?"),
-        _ if fields.len() <= 12 => format!(
-            "unknown key `{key}`; expected one of: {}",
-            fields
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        _ => format!("unknown key `{key}`"),
     }
 }

@@ -22,12 +22,15 @@
 //! serde_yml has unsoundness advisories, and neither exposes positions for
 //! every node nor lets the caller bound alias expansion.
 
+mod access;
 mod check;
 mod de;
 mod diag;
 mod image;
 mod merge;
 mod node;
+#[cfg(test)]
+mod probe;
 mod resources;
 mod scalar;
 mod schema;

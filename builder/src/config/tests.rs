@@ -307,3 +307,60 @@ fn volume_names_are_checked() {
     assert!(one("volumes: [{name: a}, {name: a}]\n").contains("duplicate volume name"));
     assert!(one("volumes: [{name: a, format: oci}]\n").contains("needs an `image`"));
 }
+
+mod coverage {
+    use super::super::probe::{node_paths, schema_paths};
+    use super::super::yaml;
+
+    const FIXTURES: [&str; 3] = [
+        include_str!("../../tests/fixtures/config/linuxkit/node.yml"),
+        include_str!("../../tests/fixtures/config/linuxkit/isolated.yml"),
+        include_str!("../../tests/fixtures/config/linuxkit/storage.yml"),
+    ];
+
+    #[test]
+    fn the_probe_sees_nested_schema_keys() {
+        let schema = schema_paths();
+        assert!(
+            schema.contains("image[].resources.memory.kernelTCP"),
+            "{schema:#?}"
+        );
+        assert!(schema.contains("image[].capabilities.add"));
+        assert!(schema.contains("trust.keys[].pem"));
+    }
+
+    #[test]
+    fn linuxkit_fixtures_use_every_linuxkit_key() {
+        let mut used = std::collections::BTreeSet::new();
+        for text in FIXTURES {
+            used.extend(node_paths(&yaml::parse(text).unwrap()));
+        }
+        let missing: Vec<String> = schema_paths()
+            .into_iter()
+            // cairn additions cannot appear in LinuxKit configs.
+            .filter(|p| !p.starts_with("trust.keys"))
+            .filter(|p| !used.contains(p))
+            .collect();
+        assert!(missing.is_empty(), "keys no fixture uses: {missing:#?}");
+    }
+
+    #[test]
+    fn the_yaml_reference_documents_every_key() {
+        let doc = include_str!("../../../docs/yaml-reference.md");
+        let missing: Vec<String> = schema_paths()
+            .into_iter()
+            .filter(|p| {
+                let last = p.rsplit(['.', ']']).next().unwrap_or(p);
+                let key = ["capabilities.add", "binds.add"]
+                    .into_iter()
+                    .find(|k| p.ends_with(k))
+                    .unwrap_or(last);
+                !doc.contains(&format!("`{key}`"))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "keys docs/yaml-reference.md does not mention: {missing:#?}"
+        );
+    }
+}
