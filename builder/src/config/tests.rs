@@ -364,3 +364,19 @@ mod coverage {
         );
     }
 }
+
+#[test]
+fn files_over_the_size_limit_are_refused_before_parsing() {
+    let big = vec![b'#'; MAX_FILE_SIZE as usize + 1];
+    let err = load_bytes(&[(Path::new("t.yml"), &big)]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("t.yml:1:1: the file is larger than 4 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn flow_mappings_with_repeated_keys_are_refused() {
+    assert!(one("kernel: {image: a, image: b}\n").contains("duplicate key `image`"));
+}
