@@ -3,70 +3,29 @@
 
 mod common;
 
-use std::fs;
 use std::path::PathBuf;
 
-use assert_cmd::Command;
-use cairn::oci::Store;
+use common::cli::Env;
 use predicates::prelude::*;
 
-struct Env {
-    dir: tempfile::TempDir,
-    store: Store,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path().join("store")).expect("open store");
-        Env { dir, store }
-    }
-
-    fn cairn(&self) -> Command {
-        let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
-        cmd.arg("--store")
-            .arg(self.store.root())
-            .env_remove("CAIRN_STORE")
-            .env_remove("RUST_LOG")
-            .current_dir(self.dir.path());
-        cmd
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        fs::write(&path, text).expect("write file");
-        path
-    }
-
-    /// Generates `prefix.key` / `prefix.pub` in the temp dir.
-    fn key(&self, prefix: &str) {
-        self.cairn()
-            .args(["key", "generate", "--out", prefix])
-            .assert()
-            .success();
-    }
-
-    fn sign(&self, image: &str, key: &str) {
-        self.cairn()
-            .args(["sign", image, "--key", key])
-            .assert()
-            .success();
-    }
-
-    /// A kernel, an init and a service in the store, all from one local registry name space.
-    fn images(&self) {
-        for name in ["kernel", "init", "web"] {
-            common::image::create(
-                &self.store,
-                &format!("127.0.0.1:5999/cairn/{name}:1"),
-                &["amd64", "arm64"],
-                1,
-                64,
-            );
-        }
+/// A kernel, an init and a service in the store, under one local registry name.
+fn images(env: &Env) {
+    for name in NAMES {
+        common::image::create(&env.store, &image(name), &["amd64", "arm64"], 1, 64);
     }
 }
 
+const NAMES: [&str; 3] = ["kernel", "init", "web"];
+
+fn image(name: &str) -> String {
+    format!("127.0.0.1:5999/cairn/{name}:1")
+}
+
+fn sign_all(env: &Env, key: &str) {
+    for name in NAMES {
+        env.sign(&image(name), key);
+    }
+}
 const CONFIG: &str = "kernel:
   image: 127.0.0.1:5999/cairn/kernel:1
   cmdline: console=ttyS0
@@ -98,11 +57,9 @@ fn dry_run_offline_lists_missing_images_without_failing() {
 #[test]
 fn signed_images_are_pinned_and_verified_in_the_plan() {
     let env = Env::new();
-    env.images();
+    images(&env);
     env.key("release");
-    for name in ["kernel", "init", "web"] {
-        env.sign(&format!("127.0.0.1:5999/cairn/{name}:1"), "release.key");
-    }
+    sign_all(&env, "release.key");
     let config = env.write("system.yml", CONFIG);
     env.cairn()
         .args(["build", "--dry-run", "--offline", "--arch", "arm64"])
@@ -116,10 +73,10 @@ fn signed_images_are_pinned_and_verified_in_the_plan() {
 #[test]
 fn unsigned_image_covered_by_the_policy_is_refused_naming_image_digest_and_key() {
     let env = Env::new();
-    env.images();
+    images(&env);
     env.key("release");
-    env.sign("127.0.0.1:5999/cairn/kernel:1", "release.key");
-    env.sign("127.0.0.1:5999/cairn/init:1", "release.key");
+    env.sign(&image("kernel"), "release.key");
+    env.sign(&image("init"), "release.key");
     let web = env
         .store
         .lookup("127.0.0.1:5999/cairn/web:1")
@@ -139,12 +96,10 @@ fn unsigned_image_covered_by_the_policy_is_refused_naming_image_digest_and_key()
 #[test]
 fn image_signed_by_another_key_is_refused() {
     let env = Env::new();
-    env.images();
+    images(&env);
     env.key("release");
     env.key("intruder");
-    for name in ["kernel", "init", "web"] {
-        env.sign(&format!("127.0.0.1:5999/cairn/{name}:1"), "intruder.key");
-    }
+    sign_all(&env, "intruder.key");
     let config = env.write("system.yml", CONFIG);
     env.cairn()
         .args(["build", "--dry-run", "--offline"])
@@ -157,11 +112,9 @@ fn image_signed_by_another_key_is_refused() {
 #[test]
 fn build_without_dry_run_says_outputs_are_not_written_yet() {
     let env = Env::new();
-    env.images();
+    images(&env);
     env.key("release");
-    for name in ["kernel", "init", "web"] {
-        env.sign(&format!("127.0.0.1:5999/cairn/{name}:1"), "release.key");
-    }
+    sign_all(&env, "release.key");
     let config = env.write("system.yml", CONFIG);
     env.cairn()
         .args(["build", "--offline"])

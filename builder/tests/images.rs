@@ -3,24 +3,11 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{cairn, store};
+
 use cairn::oci::resolve::resolve;
-use cairn::oci::{ImageRef, RegistryError, Store};
+use cairn::oci::{ImageRef, RegistryError};
 use predicates::prelude::*;
-
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path().join("store")).expect("open store");
-    (dir, store)
-}
-
-fn cairn(store: &Store) -> Command {
-    let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
-    cmd.arg("--store")
-        .arg(store.root())
-        .env_remove("CAIRN_STORE");
-    cmd
-}
 
 #[test]
 fn images_lists_names_digests_sizes_and_signatures_but_not_signature_artifacts() {

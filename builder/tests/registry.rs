@@ -3,33 +3,11 @@
 
 mod common;
 
-use assert_cmd::Command;
-use cairn::oci::{Digest, Store};
+use common::cli::{cairn, store, tmp_is_empty};
+
+use cairn::oci::Digest;
 use common::registry::TestRegistry;
 use predicates::prelude::*;
-
-/// A fresh store in a temp dir.
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path().join("store")).expect("open store");
-    (dir, store)
-}
-
-fn cairn(store: &Store) -> Command {
-    let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
-    cmd.arg("--store")
-        .arg(store.root())
-        .env_remove("CAIRN_STORE");
-    cmd.env("DOCKER_CONFIG", store.root().join("no-docker-config"));
-    cmd
-}
-
-fn tmp_is_empty(store: &Store) -> bool {
-    std::fs::read_dir(store.root().join("tmp"))
-        .expect("store tmp dir")
-        .count()
-        == 0
-}
 
 #[test]
 fn test_registry_starts_and_answers_the_v2_endpoint() {

@@ -4,6 +4,7 @@
 //! every helper, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod image;
 pub mod proxy;
 pub mod registry;

@@ -1,0 +1,94 @@
+//! Running the `cairn` binary against a temporary store.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use cairn::oci::Store;
+
+/// An empty store in a temporary folder (removed when the guard drops).
+pub fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("store")).expect("open store");
+    (dir, store)
+}
+
+/// The `cairn` binary using `store`, unaffected by the caller's environment.
+pub fn cairn(store: &Store) -> Command {
+    let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
+    cmd.arg("--store")
+        .arg(store.root())
+        .env_remove("CAIRN_STORE")
+        .env_remove("RUST_LOG")
+        // Host credentials must not leak into tests.
+        .env("DOCKER_CONFIG", store.root().join("no-docker-config"));
+    cmd
+}
+
+/// Whether the store's temporary folder is empty: no half-written blob left.
+pub fn tmp_is_empty(store: &Store) -> bool {
+    fs::read_dir(store.root().join("tmp"))
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true)
+}
+
+/// A temporary folder with a store, where key files and configs are written
+/// and `cairn` runs.
+#[derive(Debug)]
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let (dir, store) = store();
+        Env { dir, store }
+    }
+
+    /// `cairn --store STORE`, run in the temporary folder.
+    pub fn cairn(&self) -> Command {
+        let mut cmd = cairn(&self.store);
+        cmd.current_dir(self.dir.path());
+        cmd
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        fs::write(&path, text).expect("write file");
+        path
+    }
+
+    /// `cairn key generate --out PREFIX`; returns the printed key id.
+    pub fn key(&self, prefix: &str) -> String {
+        let out = self
+            .cairn()
+            .args(["key", "generate", "--out"])
+            .arg(self.path(prefix))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).expect("utf-8").trim().to_string()
+    }
+
+    /// `cairn sign IMAGE --key KEY`, expected to succeed.
+    pub fn sign(&self, image: &str, key: impl AsRef<Path>) {
+        self.cairn()
+            .args(["sign", image, "--key"])
+            .arg(key.as_ref())
+            .assert()
+            .success();
+    }
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env::new()
+    }
+}
