@@ -349,3 +349,19 @@ fn signature_pushed_under_another_repository_name_does_not_verify_there() {
         )))
         .stderr(predicate::str::contains(&id));
 }
+
+#[test]
+fn signing_with_a_world_readable_private_key_warns_but_signs() {
+    let env = Env::new();
+    env.key("release");
+    env.image("cairn/init:1.0");
+    let key = env.path("release.key");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).expect("chmod");
+    env.cairn()
+        .args(["sign", "cairn/init:1.0", "--key"])
+        .arg(&key)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("readable by every user"))
+        .stderr(predicate::str::contains("chmod 600"));
+}

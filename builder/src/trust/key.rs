@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::spki::SubjectPublicKeyInfoRef;
 use ed25519_dalek::pkcs8::{
-    ALGORITHM_OID, Document, EncodePrivateKey, EncodePublicKey, ObjectIdentifier, PrivateKeyInfo,
-    SecretDocument,
+    Document, EncodePrivateKey, EncodePublicKey, PrivateKeyInfo, SecretDocument,
 };
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use rand_core::OsRng;
 
 use super::TrustError;
+use super::pem::{check_algorithm, pem_block};
 use crate::oci::Digest;
 
 const PRIVATE_LABEL: &str = "PRIVATE KEY";
@@ -279,45 +279,6 @@ fn read_key_file(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| TrustError::NotPem {
         origin: path.display().to_string(),
         reason: "the file is binary, not text".into(),
-    })
-}
-
-/// The label and text of the first PEM block, so that the caller can say
-/// what kind of key it got before trying to decode it.
-fn pem_block<'a>(pem: &'a str, origin: &str) -> Result<(&'a str, &'a str)> {
-    let not_pem = |reason: &str| TrustError::NotPem {
-        origin: origin.to_string(),
-        reason: reason.to_string(),
-    };
-    let start = pem
-        .find("-----BEGIN ")
-        .ok_or_else(|| not_pem("no -----BEGIN line"))?;
-    let rest = &pem[start + "-----BEGIN ".len()..];
-    let label_end = rest
-        .find("-----")
-        .ok_or_else(|| not_pem("the -----BEGIN line is not closed"))?;
-    let label = &rest[..label_end];
-    let end_marker = format!("-----END {label}-----");
-    let end = pem[start..]
-        .find(&end_marker)
-        .ok_or_else(|| not_pem(&format!("no {end_marker} line")))?;
-    Ok((label, &pem[start..start + end + end_marker.len()]))
-}
-
-fn check_algorithm(oid: ObjectIdentifier, origin: &str) -> Result<()> {
-    if oid == ALGORITHM_OID {
-        return Ok(());
-    }
-    let algorithm = match oid.to_string().as_str() {
-        "1.2.840.113549.1.1.1" => "RSA".to_string(),
-        "1.2.840.10045.2.1" => "ECDSA".to_string(),
-        "1.3.101.113" => "Ed448".to_string(),
-        "1.3.101.110" => "X25519".to_string(),
-        other => format!("OID {other}"),
-    };
-    Err(TrustError::NotEd25519 {
-        origin: origin.to_string(),
-        algorithm,
     })
 }
 

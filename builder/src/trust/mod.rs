@@ -10,6 +10,7 @@ mod error;
 mod key;
 mod pattern;
 mod payload;
+mod pem;
 mod policy;
 mod signature;
 
