@@ -3,68 +3,20 @@
 
 mod common;
 
+use common::cli::Env;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use cairn::oci::Store;
 use common::registry::TestRegistry;
 use predicates::prelude::*;
 
-struct Env {
-    dir: tempfile::TempDir,
-    store: Store,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path().join("store")).expect("open store");
-        Env { dir, store }
-    }
-
-    fn cairn(&self) -> Command {
-        let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
-        cmd.arg("--store")
-            .arg(self.store.root())
-            .env_remove("CAIRN_STORE")
-            .env_remove("RUST_LOG")
-            .current_dir(self.dir.path());
-        cmd
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Generates PREFIX.key/.pub and returns the printed key id.
-    fn key(&self, prefix: &str) -> String {
-        let out = self
-            .cairn()
-            .args(["key", "generate", "--out"])
-            .arg(self.path(prefix))
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).expect("utf-8").trim().to_string()
-    }
-
-    /// A two-platform test image; returns its store name and index digest.
-    fn image(&self, name: &str) -> (String, String) {
-        let img = common::image::create(&self.store, name, &["amd64", "arm64"], 1, 64);
-        (img.name, img.index.to_string())
-    }
-
-    fn sign(&self, image: &str, key: &Path) {
-        self.cairn()
-            .args(["sign", image, "--key"])
-            .arg(key)
-            .assert()
-            .success();
-    }
+/// A two-platform test image in the env's store; returns its store name and index digest.
+fn image(env: &Env, name: &str) -> (String, String) {
+    let img = common::image::create(&env.store, name, &["amd64", "arm64"], 1, 64);
+    (img.name, img.index.to_string())
 }
 
 #[test]
@@ -108,7 +60,7 @@ fn key_generate_refuses_to_overwrite_a_key_without_force() {
 fn signed_image_verifies_with_its_public_key() {
     let env = Env::new();
     let id = env.key("release");
-    let (name, digest) = env.image("cairn/init:1.0");
+    let (name, digest) = image(&env, "cairn/init:1.0");
     env.cairn()
         .args(["sign", "cairn/init:1.0", "--key"])
         .arg(env.path("release.key"))
@@ -128,7 +80,7 @@ fn verify_with_another_key_fails_naming_image_digest_and_both_keys() {
     let env = Env::new();
     let signer = env.key("release");
     let other = env.key("other");
-    let (name, digest) = env.image("cairn/init:1.0");
+    let (name, digest) = image(&env, "cairn/init:1.0");
     env.sign("cairn/init:1.0", &env.path("release.key"));
     env.cairn()
         .args(["verify", "cairn/init:1.0", "--key"])
@@ -148,7 +100,7 @@ fn verify_with_another_key_fails_naming_image_digest_and_both_keys() {
 fn verify_of_an_unsigned_image_fails_with_exit_1() {
     let env = Env::new();
     let id = env.key("release");
-    let (name, digest) = env.image("cairn/init:1.0");
+    let (name, digest) = image(&env, "cairn/init:1.0");
     env.cairn()
         .args(["verify", "cairn/init:1.0", "--key"])
         .arg(env.path("release.pub"))
@@ -164,7 +116,7 @@ fn verify_of_an_unsigned_image_fails_with_exit_1() {
 fn private_key_passed_to_verify_is_refused_naming_the_file() {
     let env = Env::new();
     env.key("release");
-    env.image("cairn/init:1.0");
+    image(&env, "cairn/init:1.0");
     env.cairn()
         .args(["verify", "cairn/init:1.0", "--key"])
         .arg(env.path("release.key"))
@@ -206,7 +158,7 @@ fn write_policy(env: &Env, body: &str) -> PathBuf {
 fn policy_verifies_a_covered_image_with_the_key_of_its_rule() {
     let env = Env::new();
     let id = env.key("release");
-    let (name, digest) = env.image("cairn/init:1.0");
+    let (name, digest) = image(&env, "cairn/init:1.0");
     env.sign("cairn/init:1.0", &env.path("release.key"));
     let policy = write_policy(
         &env,
@@ -227,7 +179,7 @@ fn policy_refuses_a_covered_image_signed_by_another_key() {
     let env = Env::new();
     env.key("release");
     let other = env.key("other");
-    let (name, digest) = env.image("linuxkit/init:v1");
+    let (name, digest) = image(&env, "linuxkit/init:v1");
     env.sign("linuxkit/init:v1", &env.path("other.key"));
     let policy = write_policy(
         &env,
@@ -247,7 +199,7 @@ fn policy_refuses_a_covered_image_signed_by_another_key() {
 fn policy_passes_an_image_it_does_not_cover() {
     let env = Env::new();
     env.key("release");
-    let (name, digest) = env.image("alpine:3.20");
+    let (name, digest) = image(&env, "alpine:3.20");
     let policy = write_policy(
         &env,
         "trust:\n  keys:\n    - {path: release.pub, images: [\"cairn/*\"]}\n",
@@ -285,7 +237,7 @@ fn signature_survives_a_registry_round_trip_and_tampering_after_pull_is_refused(
     let src = Env::new();
     let id = src.key("release");
     let name = format!("{}/test/signed:1", reg.host());
-    let (_, digest) = src.image(&name);
+    let (_, digest) = image(&src, &name);
     src.sign(&name, &src.path("release.key"));
     src.cairn().args(["push", &name]).assert().success();
 
@@ -325,7 +277,7 @@ fn signature_pushed_under_another_repository_name_does_not_verify_there() {
     let id = src.key("release");
     let name = format!("{}/test/signed:1", reg.host());
     let copy = format!("{}/test/copy:1", reg.host());
-    let (_, digest) = src.image(&name);
+    let (_, digest) = image(&src, &name);
     src.sign(&name, &src.path("release.key"));
     src.cairn()
         .args(["push", &name, "--as", &copy])
@@ -354,7 +306,7 @@ fn signature_pushed_under_another_repository_name_does_not_verify_there() {
 fn signing_with_a_world_readable_private_key_warns_but_signs() {
     let env = Env::new();
     env.key("release");
-    env.image("cairn/init:1.0");
+    image(&env, "cairn/init:1.0");
     let key = env.path("release.key");
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).expect("chmod");
     env.cairn()

@@ -236,9 +236,6 @@ impl Checker<'_> {
                 ),
                 _ => {}
             }
-            if k.images.is_empty() {
-                self.report(&at, "`images` is missing; list the image patterns this key signs, e.g. `images: [\"cairn/*\"]`");
-            }
             for (j, pat) in k.images.iter().enumerate() {
                 if pat.is_empty() || pat.contains(char::is_whitespace) {
                     self.report(

@@ -85,7 +85,7 @@ pub struct ImageUse {
 pub enum LoadError {
     #[error("no config file given")]
     NoFiles,
-    #[error("cannot read config file {}: {source}", path.display())]
+    #[error("cannot read config file {}; check the path and its permissions", path.display())]
     Read {
         path: PathBuf,
         #[source]

@@ -101,7 +101,7 @@ pub(crate) struct RawTrustKey {
 pub struct Trust {
     /// LinuxKit: organisations whose images must be signed.
     pub org: Vec<String>,
-    /// LinuxKit: image name prefixes that must be signed.
+    /// LinuxKit: repositories that must be signed (any tag).
     pub image: Vec<String>,
     /// cairn: ed25519 public keys and the images each one signs.
     pub keys: Vec<TrustKey>,

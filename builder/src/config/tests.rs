@@ -226,7 +226,13 @@ fn trust_keys_resolve_paths_against_the_config_directory() {
         one("trust:\n  keys:\n    - {path: a, pem: b, images: [a]}\n")
             .contains("cannot be used together")
     );
-    assert!(one("trust:\n  keys:\n    - {path: a}\n").contains("`images` is missing"));
+    assert!(
+        one("trust:\n  keys:\n    - {path: a, images: [\"a b\"]}\n")
+            .contains("not an image pattern")
+    );
+    let org_only = b"trust:\n  org: [acme]\n  keys:\n    - {path: a}\n";
+    let cfg = parse(Path::new("c.yml"), std::str::from_utf8(org_only).unwrap()).unwrap();
+    assert!(cfg.trust.keys[0].images.is_empty());
 }
 
 #[test]
