@@ -81,7 +81,7 @@ fn verify_with_another_key_fails_naming_image_digest_and_both_keys() {
     let signer = env.key("release");
     let other = env.key("other");
     let (name, digest) = image(&env, "cairn/init:1.0");
-    env.sign("cairn/init:1.0", &env.path("release.key"));
+    env.sign("cairn/init:1.0", env.path("release.key"));
     env.cairn()
         .args(["verify", "cairn/init:1.0", "--key"])
         .arg(env.path("other.pub"))
@@ -159,7 +159,7 @@ fn policy_verifies_a_covered_image_with_the_key_of_its_rule() {
     let env = Env::new();
     let id = env.key("release");
     let (name, digest) = image(&env, "cairn/init:1.0");
-    env.sign("cairn/init:1.0", &env.path("release.key"));
+    env.sign("cairn/init:1.0", env.path("release.key"));
     let policy = write_policy(
         &env,
         "trust:\n  keys:\n    - {name: release, path: release.pub, images: [\"cairn/*\"]}\n",
@@ -180,7 +180,7 @@ fn policy_refuses_a_covered_image_signed_by_another_key() {
     env.key("release");
     let other = env.key("other");
     let (name, digest) = image(&env, "linuxkit/init:v1");
-    env.sign("linuxkit/init:v1", &env.path("other.key"));
+    env.sign("linuxkit/init:v1", env.path("other.key"));
     let policy = write_policy(
         &env,
         "trust:\n  org: [linuxkit]\n  keys:\n    - {name: release, path: release.pub, images: [\"ghcr.io/acme/*\"]}\n",
@@ -238,7 +238,7 @@ fn signature_survives_a_registry_round_trip_and_tampering_after_pull_is_refused(
     let id = src.key("release");
     let name = format!("{}/test/signed:1", reg.host());
     let (_, digest) = image(&src, &name);
-    src.sign(&name, &src.path("release.key"));
+    src.sign(&name, src.path("release.key"));
     src.cairn().args(["push", &name]).assert().success();
 
     let dst = Env::new();
@@ -278,7 +278,7 @@ fn signature_pushed_under_another_repository_name_does_not_verify_there() {
     let name = format!("{}/test/signed:1", reg.host());
     let copy = format!("{}/test/copy:1", reg.host());
     let (_, digest) = image(&src, &name);
-    src.sign(&name, &src.path("release.key"));
+    src.sign(&name, src.path("release.key"));
     src.cairn()
         .args(["push", &name, "--as", &copy])
         .assert()
