@@ -135,3 +135,14 @@ fn invalid_config_stops_the_build_before_any_image_is_resolved() {
         .code(1)
         .stderr(predicate::str::contains("bad.yml:2:3"));
 }
+
+#[test]
+fn mistyped_command_line_is_a_user_error_with_exit_code_1() {
+    let env = Env::new();
+    env.cairn()
+        .args(["build", "--no-such-flag", "x.yml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--no-such-flag"));
+    env.cairn().arg("--help").assert().success();
+}

@@ -24,7 +24,7 @@ mod validate;
 #[command(name = "cairn", version, propagate_version = true)]
 #[command(after_help = "Examples:\n  \
     cairn validate examples/minimal.yml      check a config, errors as FILE:LINE:COL\n  \
-    cairn build examples/minimal.yml         resolve and verify every image of a config\n  \
+    cairn build --dry-run examples/minimal.yml  resolve and verify every image of a config\n  \
     cairn pull docker.io/library/alpine:3.20 copy an image into the local store\n  \
     cairn key generate --out release         write release.key (private) and release.pub\n  \
     cairn sign cairn/init:latest --key release.key")]
