@@ -9,5 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod oci;
+pub mod pkg;
 pub mod trust;
 pub mod ui;

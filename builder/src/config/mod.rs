@@ -226,6 +226,52 @@ fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     Ok(bytes)
 }
 
+/// Reads any YAML document (a package's `build.yml`, a `lock.yml`) into `T`
+/// with the same loader as configs: bounded input, every unknown key and
+/// wrong type reported as `FILE:LINE:COL`. Checks of meaning are the caller's.
+pub fn load_document<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, LoadError> {
+    parse_document(path, &read(path)?)
+}
+
+/// [`load_document`] on bytes already read; `file` names them in messages.
+pub fn parse_document<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    bytes: &[u8],
+) -> Result<T, LoadError> {
+    let mut diags = Diagnostics::default();
+    let fail = |diags: &mut Diagnostics, e: yaml::YamlError| {
+        diags.push(Location::new(file, e.pos), "", e.message);
+    };
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        let message = format!("the file is larger than {} MiB", MAX_FILE_SIZE >> 20);
+        fail(
+            &mut diags,
+            yaml::YamlError {
+                pos: Pos::START,
+                message,
+            },
+        );
+        return Err(LoadError::Invalid(diags));
+    }
+    let root = match yaml::decode(bytes).and_then(yaml::parse) {
+        Ok(root) => root,
+        Err(e) => {
+            fail(&mut diags, e);
+            return Err(LoadError::Invalid(diags));
+        }
+    };
+    let ctx = de::Ctx::new(file);
+    let value: Option<T> = de::from_node(&root, &ctx);
+    diags.extend(ctx.into_diagnostics());
+    match value {
+        Some(v) if diags.is_empty() => Ok(v),
+        _ => {
+            diags.sort_within_files();
+            Err(LoadError::Invalid(diags))
+        }
+    }
+}
+
 /// Parses an `org.mobyproject.config` image label (JSON or YAML) into the
 /// image fields it sets; `name` and `image` may not be set there.
 pub fn parse_image_label(image: &str, text: &str) -> Result<Image, LoadError> {

@@ -386,3 +386,20 @@ fn files_over_the_size_limit_are_refused_before_parsing() {
 fn flow_mappings_with_repeated_keys_are_refused() {
     assert!(one("kernel: {image: a, image: b}\n").contains("duplicate key `image`"));
 }
+
+#[test]
+fn any_document_type_gets_the_same_strict_loader() {
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Doc {
+        name: String,
+        count: Option<u32>,
+    }
+    let ok: Doc = parse_document(Path::new("d.yml"), b"name: x\ncount: 3\n").unwrap();
+    assert_eq!(ok.name, "x");
+    let err = parse_document::<Doc>(Path::new("d.yml"), b"name: x\ncuont: 3\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("d.yml:2:1"), "{err}");
+    assert!(err.contains("did you mean `count`"), "{err}");
+}

@@ -1,0 +1,3 @@
+//! Packages: `pkg/<name>/build.yml` -> a signed, reproducible, multi-arch OCI
+//! image in the local store, built from pinned Debian packages, files and
+//! crates of this workspace, with no Docker and no root.
