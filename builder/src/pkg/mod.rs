@@ -1,3 +1,9 @@
 //! Packages: `pkg/<name>/build.yml` -> a signed, reproducible, multi-arch OCI
 //! image in the local store, built from pinned Debian packages, files and
 //! crates of this workspace, with no Docker and no root.
+
+pub mod content;
+pub mod deb;
+pub mod glob;
+pub mod layer;
+pub mod tree;
