@@ -1,0 +1,226 @@
+//! The boot sequence: mount the system filesystems, set the hostname, then
+//! reap zombies until a signal asks to stop. Written against [`Sys`] only, so
+//! the tests below run it on the host against a recording fake.
+
+use std::io;
+
+use rustix::io::Errno;
+use rustix::mount::MountFlags;
+
+use crate::sys::{Mount, Shutdown, Signal, Sys};
+
+const HIDDEN: MountFlags = MountFlags::NOSUID.union(MountFlags::NODEV);
+const HIDDEN_NOEXEC: MountFlags = HIDDEN.union(MountFlags::NOEXEC);
+
+/// What PID 1 mounts, in order: each target's parent is mounted before it.
+pub const MOUNTS: &[Mount] = &[
+    mount("proc", "/proc", "proc", HIDDEN_NOEXEC, "", true),
+    mount("sysfs", "/sys", "sysfs", HIDDEN_NOEXEC, "", true),
+    mount(
+        "devtmpfs",
+        "/dev",
+        "devtmpfs",
+        MountFlags::NOSUID,
+        "mode=0755",
+        true,
+    ),
+    // gid 5 is `tty` in Debian's base passwd; ptmxmode lets any user open a pty.
+    mount(
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        MountFlags::NOSUID.union(MountFlags::NOEXEC),
+        "mode=0620,gid=5,ptmxmode=0666",
+        false,
+    ),
+    mount("shm", "/dev/shm", "tmpfs", HIDDEN, "mode=1777", false),
+    mount("tmpfs", "/run", "tmpfs", HIDDEN, "mode=0755", true),
+    mount("tmpfs", "/tmp", "tmpfs", HIDDEN, "mode=1777", false),
+    // Containers need cgroup v2, but a kernel without it should still boot far
+    // enough to say so.
+    mount(
+        "cgroup2",
+        "/sys/fs/cgroup",
+        "cgroup2",
+        HIDDEN_NOEXEC,
+        "",
+        false,
+    ),
+];
+
+const fn mount(
+    source: &'static str,
+    target: &'static str,
+    fstype: &'static str,
+    flags: MountFlags,
+    data: &'static str,
+    required: bool,
+) -> Mount {
+    Mount {
+        source,
+        target,
+        fstype,
+        flags,
+        data,
+        required,
+    }
+}
+
+/// The hostname when /etc/hostname is missing or unusable.
+pub const DEFAULT_HOSTNAME: &str = "cairn";
+
+/// The kernel's HOST_NAME_MAX.
+const HOSTNAME_MAX: usize = 64;
+
+/// A step of the boot sequence failed and the system cannot run.
+#[derive(Debug)]
+pub struct Fatal {
+    pub what: String,
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+/// Prints `[  1.234] cairn-init: MESSAGE` with the time since boot.
+pub fn log(sys: &mut impl Sys, message: &str) {
+    let t = sys.uptime();
+    let line = format!(
+        "[{:>3}.{:03}] cairn-init: {message}",
+        t.as_secs(),
+        t.subsec_millis()
+    );
+    sys.console(&line);
+}
+
+/// Boots, supervises, and returns how the system must stop: as asked by a
+/// signal, or power off after a fatal error.
+pub fn run(sys: &mut impl Sys) -> Shutdown {
+    log(sys, "starting");
+    if let Err(fatal) = setup(sys) {
+        log(sys, &format!("fatal: {fatal}"));
+        log(
+            sys,
+            "the system cannot run without it; check the kernel configuration (cairn kernel check)",
+        );
+        return Shutdown::PowerOff;
+    }
+    log(sys, "ready");
+    supervise(sys)
+}
+
+/// Mounts the system filesystems and sets the hostname.
+pub fn setup(sys: &mut impl Sys) -> Result<(), Fatal> {
+    if let Err(e) = sys.disable_ctrl_alt_del() {
+        log(
+            sys,
+            &format!("warning: Ctrl-Alt-Del stays a hard reboot: {e}"),
+        );
+    }
+    for m in MOUNTS {
+        match mount_one(sys, m) {
+            Ok(()) => {}
+            Err(fatal) if m.required => return Err(fatal),
+            Err(e) => log(sys, &format!("warning: {e}; continuing without it")),
+        }
+        if m.target == "/dev"
+            && let Err(e) = sys.attach_console()
+        {
+            log(sys, &format!("warning: cannot open /dev/console: {e}"));
+        }
+    }
+    let name = hostname(sys.read_file("/etc/hostname").ok().as_deref());
+    if let Err(source) = sys.set_hostname(&name) {
+        return Err(Fatal {
+            what: format!("cannot set the hostname to {name:?}"),
+            source,
+        });
+    }
+    log(sys, &format!("hostname {name}"));
+    Ok(())
+}
+
+fn mount_one(sys: &mut impl Sys, m: &Mount) -> Result<(), Fatal> {
+    let fail = |what: &str, source| Fatal {
+        what: format!("cannot {what} {} ({})", m.target, m.fstype),
+        source,
+    };
+    match sys.mkdir(m.target) {
+        Err(e) if e.raw_os_error() != Some(Errno::EXIST.raw_os_error()) => {
+            return Err(fail("create the mount point", e));
+        }
+        _ => {}
+    }
+    match sys.mount(m) {
+        Ok(()) => {
+            log(sys, &format!("mounted {} ({})", m.target, m.fstype));
+            Ok(())
+        }
+        // The kernel mounts devtmpfs itself with CONFIG_DEVTMPFS_MOUNT.
+        Err(e) if e.raw_os_error() == Some(Errno::BUSY.raw_os_error()) => {
+            log(sys, &format!("{} was already mounted", m.target));
+            Ok(())
+        }
+        Err(e) => Err(fail("mount", e)),
+    }
+}
+
+/// The first line of /etc/hostname when it is a usable name, else the default.
+pub fn hostname(file: Option<&str>) -> String {
+    let line = file.and_then(|t| t.lines().next()).unwrap_or("").trim();
+    let usable = !line.is_empty()
+        && line.len() <= HOSTNAME_MAX
+        && line
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if usable { line } else { DEFAULT_HOSTNAME }.to_string()
+}
+
+/// Reaps zombies until a signal asks the system to stop.
+pub fn supervise(sys: &mut impl Sys) -> Shutdown {
+    loop {
+        let how = match sys.wait_signal() {
+            Signal::Child => {
+                reap_all(sys);
+                continue;
+            }
+            Signal::Term | Signal::Int => Shutdown::Reboot,
+            Signal::Usr1 => Shutdown::Halt,
+            Signal::Usr2 => Shutdown::PowerOff,
+        };
+        // Children that exited just before the signal are reaped all the same.
+        reap_all(sys);
+        return how;
+    }
+}
+
+/// Reaps every child that has exited.
+pub fn reap_all(sys: &mut impl Sys) {
+    while let Some(exited) = sys.reap() {
+        let how = match exited.code {
+            Some(code) => format!("exit code {code}"),
+            None => "killed by a signal".to_string(),
+        };
+        log(sys, &format!("reaped process {} ({how})", exited.pid));
+    }
+}
+
+/// Syncs and stops the system. Returns only when the kernel refused both
+/// `how` and, as a fallback, halting.
+pub fn stop(sys: &mut impl Sys, how: Shutdown) {
+    log(sys, &format!("syncing filesystems and {}", how.verb()));
+    sys.sync();
+    let err = sys.reboot(how);
+    log(sys, &format!("{} failed: {err}", how.verb()));
+    if how != Shutdown::Halt {
+        let err = sys.reboot(Shutdown::Halt);
+        log(sys, &format!("halting failed: {err}"));
+    }
+}
+
+#[cfg(test)]
+#[path = "boot_tests.rs"]
+mod tests;
