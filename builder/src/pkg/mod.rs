@@ -6,4 +6,5 @@ pub mod content;
 pub mod deb;
 pub mod glob;
 pub mod layer;
+pub mod spec;
 pub mod tree;
