@@ -4,6 +4,7 @@
 
 pub mod content;
 pub mod deb;
+pub mod elf;
 pub mod glob;
 pub mod layer;
 pub mod spec;
