@@ -146,3 +146,30 @@ fn mistyped_command_line_is_a_user_error_with_exit_code_1() {
         .stderr(predicate::str::contains("--no-such-flag"));
     env.cairn().arg("--help").assert().success();
 }
+
+#[test]
+fn signed_image_with_a_changed_layer_in_the_store_is_refused() {
+    let env = Env::new();
+    images(&env);
+    env.key("release");
+    sign_all(&env, "release.key");
+    let web = common::image::create(&env.store, &image("web"), &["amd64", "arm64"], 1, 64);
+    let layer = web.platform("amd64").layers[0].clone();
+    let path = env.store.blob_path(&layer);
+    let mut bytes = std::fs::read(&path).expect("layer");
+    bytes[600] ^= 1;
+    std::fs::write(&path, bytes).expect("tamper");
+    let config = env.write("system.yml", CONFIG);
+    env.cairn()
+        .args(["build", "--dry-run", "--offline", "--arch", "amd64"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("services[0]"))
+        .stderr(predicate::str::contains(format!("blob {layer} is corrupt")));
+    env.cairn()
+        .args(["verify", &image("web"), "--key", "release.pub"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("blob {layer} is corrupt")));
+}

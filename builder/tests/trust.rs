@@ -144,7 +144,7 @@ fn verify_without_key_or_policy_is_a_usage_error() {
     env.cairn()
         .args(["verify", "cairn/init:1.0"])
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains("--key"));
 }
 

@@ -12,6 +12,7 @@ use super::trust::policy_from_config;
 use super::{Arch, GlobalArgs};
 use crate::config::{self, ImageUse};
 use crate::exit::CliError;
+use crate::oci::integrity::check_image;
 use crate::oci::resolve::resolve;
 use crate::oci::{self, ImageRef, RegistryError};
 use crate::trust::Verdict;
@@ -70,6 +71,8 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{} of the config", use_.section))?;
         let outcome = match resolve(&store, registry.as_ref(), &image, &platform) {
             Ok(resolved) => {
+                check_image(&store, &resolved.digest, Some(&platform))
+                    .with_context(|| format!("{} ({}) is damaged", use_.section, use_.image))?;
                 let trust = policy
                     .check(&store, &image, &resolved.digest)
                     .with_context(|| format!("{} ({}) is refused", use_.section, use_.image))?;

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::GlobalArgs;
 use crate::config::{self, KeySource};
+use crate::oci::integrity::check_image;
 use crate::oci::store::descriptor_digest;
 use crate::oci::{ImageRef, Store};
 use crate::trust::{self, Policy, PublicKey, Rule, SigningKey, Verdict};
@@ -100,6 +101,8 @@ pub fn verify(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let store = open_store(global)?;
     let digest = descriptor_digest(&trust::resolve(&store, &image)?);
+    // A signature vouches for digests; the bytes on disk must still match them.
+    check_image(&store, &digest, None)?;
     let name = image.store_name();
     if let (Some(policy), Some(path)) = (policy, &args.policy) {
         match policy.check(&store, &image, &digest)? {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod digest;
+pub mod integrity;
 pub mod manifest;
 pub mod platform;
 mod pull;
