@@ -72,10 +72,10 @@ fn pull_with_one_arch_fetches_only_that_platforms_blobs() {
 }
 
 #[test]
-fn pushing_a_partly_pulled_index_fails_or_sends_only_what_is_present() {
+fn partly_pulled_index_is_refused_where_the_registry_lacks_the_other_platforms() {
     // The registry checks that an index's children exist, so a store holding
-    // one platform cannot recreate the whole index elsewhere; the error must
-    // name the image rather than hang or panic.
+    // one platform cannot recreate the whole index elsewhere: a user error that
+    // names the missing platform, not a retried "transfer failed".
     let reg = TestRegistry::start();
     let (_a, src) = store();
     let name = format!("{}/test/partial:1", reg.host());
@@ -87,14 +87,14 @@ fn pushing_a_partly_pulled_index_fails_or_sends_only_what_is_present() {
         .assert()
         .success();
     let copy = format!("{}/test/partial-copy:1", reg.host());
-    let out = cairn(&dst)
+    cairn(&dst)
         .args(["push", &name, "--as", &copy])
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("partial-copy"), "{stderr}");
-    }
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("(linux/amd64)"))
+        .stderr(predicate::str::contains("cairn pull --arch amd64,arm64"));
+    // Back to where it came from, the registry has the other platform.
+    cairn(&dst).args(["push", &name]).assert().success();
 }
 
 #[test]

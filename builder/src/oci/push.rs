@@ -71,6 +71,7 @@ async fn push_image(
     target: &ImageRef,
     top: &Digest,
 ) -> Result<usize> {
+    require_complete(s, store, source, target, top).await?;
     let mut uploaded = push_tree(s, store, target, top, target.as_oci()).await?;
     if let Some(sig) = store.lookup(&source.signature_name(top))? {
         let tagged = target.with_tag(&top.signature_tag());
@@ -78,6 +79,48 @@ async fn push_image(
         uploaded += push_tree(s, store, target, &sig_digest, tagged.as_oci()).await?;
     }
     Ok(uploaded)
+}
+
+/// An index whose platforms the store lacks can only be pushed where the
+/// registry already has them (e.g. back to where it came from): otherwise the
+/// registry refuses the index, and retrying cannot help.
+async fn require_complete(
+    s: &Session,
+    store: &Store,
+    source: &ImageRef,
+    target: &ImageRef,
+    top: &Digest,
+) -> Result<()> {
+    let Manifest::Index(index) = store.read_manifest(top)? else {
+        return Ok(());
+    };
+    let mut missing = Vec::new();
+    for child in index.manifests() {
+        let d = descriptor_digest(child);
+        if store.contains(&d) {
+            continue;
+        }
+        let remote = target.as_oci().clone_with_digest(d.to_string());
+        if s.client
+            .fetch_manifest_digest(&remote, &s.auth)
+            .await
+            .is_err()
+        {
+            let platform = child.platform().as_ref().map_or_else(
+                || d.to_string(),
+                |p| format!("{}/{}", p.os(), p.architecture()),
+            );
+            missing.push(platform);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(super::RegistryError::IncompleteIndex {
+        image: source.to_string(),
+        target: target.to_string(),
+        missing: missing.join(", "),
+    })
 }
 
 /// Pushes a manifest and what it refers to; the manifest goes to `reference`

@@ -81,6 +81,14 @@ pub enum RegistryError {
         wanted: String,
         available: String,
     },
+    #[error(
+        "image {image} has only some of its platforms in the local store and {target} lacks the others ({missing}); pull them first: `cairn pull --arch amd64,arm64 {image}`"
+    )]
+    IncompleteIndex {
+        image: String,
+        target: String,
+        missing: String,
+    },
     #[error("image {image} is not in the local store and no registry may be used to fetch it")]
     NotLocal { image: String },
     #[error("cannot read registry credentials from {path}: fix or remove the file")]
