@@ -76,6 +76,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::oci::StoreError,
         crate::oci::RegistryError,
         crate::trust::TrustError,
+        crate::pkg::build::BuildError,
+        crate::pkg::crates::CrateError,
     );
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         use std::io::ErrorKind::*;

@@ -9,6 +9,7 @@ use crate::ui::Verbosity;
 
 mod build;
 mod images;
+mod pkg;
 mod trust;
 mod validate;
 
@@ -114,6 +115,9 @@ pub enum Command {
     Sign(trust::SignArgs),
     /// Verify an image's signatures with a key or a config's trust policy.
     Verify(trust::VerifyArgs),
+    /// Build packages (signed OCI images) from pkg/<name>/build.yml.
+    #[command(subcommand)]
+    Pkg(pkg::PkgCommand),
 }
 
 /// Runs the parsed command line.
@@ -130,5 +134,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => trust::key(&global, cmd),
         Command::Sign(args) => trust::sign(&global, args),
         Command::Verify(args) => trust::verify(&global, args),
+        Command::Pkg(cmd) => pkg::run(&global, cmd),
     }
 }

@@ -2,10 +2,13 @@
 //! image in the local store, built from pinned Debian packages, files and
 //! crates of this workspace, with no Docker and no root.
 
+pub mod build;
 pub mod content;
+pub mod crates;
 pub mod deb;
 pub mod elf;
 pub mod glob;
+pub mod image;
 pub mod layer;
 pub mod spec;
 pub mod tree;

@@ -314,14 +314,14 @@ fn abs_path(p: &str) -> Result<String, String> {
 
 fn de_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let name = String::deserialize(d)?;
-    let ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
-        && name.as_bytes()[0].is_ascii_alphanumeric();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    // Separators only between letters or digits, as image names require.
+    let ok = name
+        .split(['-', '_', '.'])
+        .all(|part| !part.is_empty() && part.bytes().all(|b| alnum(&b)));
     if !ok {
         return Err(de::Error::custom(format!(
-            "package name {name:?} must be lowercase letters, digits, `-`, `_` or `.`, starting with a letter or digit"
+            "package name {name:?} must be lowercase letters and digits, with single `-`, `_` or `.` between them"
         )));
     }
     Ok(name)
