@@ -148,7 +148,7 @@ fn alias_bomb_is_refused() {
     }
     let err = refused(text.as_bytes());
     assert!(
-        err.contains("once aliases are expanded; this looks like an alias bomb"),
+        err.contains("counting every alias expansion; this looks like an alias bomb"),
         "{err}"
     );
 }

@@ -321,7 +321,8 @@ fn check_name(name: &str) -> Result<(), String> {
 
 fn check_rlimit(text: &str) -> Result<(), String> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let limit_ok = |s: &str| s == "unlimited" || s.parse::<u64>().is_ok();
+    // LinuxKit compares limits case-insensitively (`Unlimited`, `UNLIMITED`).
+    let limit_ok = |s: &str| s.eq_ignore_ascii_case("unlimited") || s.parse::<u64>().is_ok();
     match parts.as_slice() {
         [name, soft, hard] if !name.is_empty() && limit_ok(soft) && limit_ok(hard) => Ok(()),
         _ => Err(format!(

@@ -26,16 +26,20 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
         cfg.sources.push(file.to_path_buf());
         if let Some(k) = raw.kernel {
             let cur = cfg.kernel.get_or_insert_with(Default::default);
+            // As in LinuxKit, an empty string leaves the earlier value, except
+            // for `tar`, where "" means "no modules tarball".
             for (dst, src) in [
                 (&mut cur.image, k.image),
                 (&mut cur.cmdline, k.cmdline),
                 (&mut cur.binary, k.binary),
-                (&mut cur.tar, k.tar),
                 (&mut cur.ucode, k.ucode),
             ] {
-                if src.is_some() {
+                if src.as_deref().is_some_and(|v| !v.is_empty()) {
                     *dst = src;
                 }
+            }
+            if k.tar.is_some() {
+                cur.tar = k.tar;
             }
             cur.location = k.location;
         }
@@ -73,15 +77,6 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
             let dir = file.parent().unwrap_or(Path::new(""));
             append_trust(&mut cfg.trust, t, dir);
         }
-    }
-    if let Some(k) = &cfg.kernel
-        && k.image.as_deref().unwrap_or("").is_empty()
-    {
-        diags.push(
-            k.location.clone(),
-            "kernel",
-            "`image` is missing; name the kernel image, e.g. `image: cairn/kernel:latest`",
-        );
     }
     cfg
 }

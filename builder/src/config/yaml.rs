@@ -14,8 +14,12 @@ use super::node::{Key, Kind, Node, resolve_plain};
 pub const MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
 /// Deepest nesting of lists and mappings.
 pub const MAX_DEPTH: usize = 64;
-/// Most nodes in one file after aliases are expanded.
+/// Most nodes in one file after aliases are expanded. A scalar counts as one
+/// node per [`SCALAR_BYTES_PER_NODE`] bytes, so that aliases of one long
+/// string cannot multiply memory either.
 pub const MAX_NODES: usize = 200_000;
+/// Bytes of scalar text that cost as much as one node.
+pub const SCALAR_BYTES_PER_NODE: usize = 64;
 
 /// Why the text is not a usable YAML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +71,8 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
     nodes: usize,
+    /// Whether an alias has been expanded, for the wording of the size error.
+    expanded: bool,
     root: Option<Node>,
 }
 
@@ -76,6 +82,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         stack: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
+        expanded: false,
         root: None,
     };
     let mut documents = 0;
@@ -99,9 +106,10 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
+                let cost = 1 + value.len() / SCALAR_BYTES_PER_NODE;
                 let kind = scalar_kind(&value, style, tag.as_deref(), pos)?;
-                b.count(1, pos)?;
-                b.finish(Node { pos, kind }, anchor, 1, 1)?;
+                b.count(cost, pos)?;
+                b.finish(Node { pos, kind }, anchor, cost, 1)?;
             }
             Event::Alias(id) => b.alias(id, pos)?,
             Event::SequenceStart(anchor, tag) => {
@@ -184,12 +192,14 @@ impl Builder {
     fn count(&mut self, n: usize, pos: Pos) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
+            let why = if self.expanded {
+                "counting every alias expansion; this looks like an alias bomb"
+            } else {
+                "split it into several files"
+            };
             return err(
                 pos,
-                format!(
-                    "the document has more than {MAX_NODES} nodes once aliases are expanded; \
-                     this looks like an alias bomb"
-                ),
+                format!("the document is too large: more than {MAX_NODES} nodes ({why})"),
             );
         }
         Ok(())
@@ -219,6 +229,7 @@ impl Builder {
             );
         }
         // Charge the budget before copying, so a bomb never gets allocated.
+        self.expanded = true;
         self.count(size, pos)?;
         let Some(anchored) = self.anchors.get(&id) else {
             return err(pos, "alias refers to an unknown anchor");
