@@ -317,3 +317,24 @@ fn signing_with_a_world_readable_private_key_warns_but_signs() {
         .stderr(predicate::str::contains("readable by every user"))
         .stderr(predicate::str::contains("chmod 600"));
 }
+
+#[test]
+fn generated_private_key_is_readable_by_openssl_and_matches_the_public_key() {
+    let env = Env::new();
+    env.key("release");
+    let Ok(out) = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(env.path("release.key"))
+        .output()
+    else {
+        eprintln!("openssl not installed; interoperability not checked");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = fs::read_to_string(env.path("release.pub")).expect("public key");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), public);
+}

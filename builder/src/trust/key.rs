@@ -217,8 +217,13 @@ impl SigningKey {
                 }
             }
         }
-        let private = self
-            .key
+        // PKCS#8 v1 (no embedded public key): OpenSSL 3.0, Debian 12's, reads
+        // only that form of ed25519 key.
+        let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.key.to_bytes(),
+            public_key: None,
+        };
+        let private = v1
             .to_pkcs8_pem(Default::default())
             .map_err(|e| bad_key(&files.private.display().to_string(), e))?;
         write_new(&files.private, private.as_bytes(), 0o600, force)?;
