@@ -1,7 +1,7 @@
 //! Console output: logging through `tracing`, status lines and progress bars.
 //!
-//! Progress bars draw only when stderr is a terminal; otherwise each step prints
-//! one plain line when it finishes, so logs from CI stay readable.
+//! Progress bars draw only when stdout and stderr are terminals; otherwise
+//! each step prints one plain line when it finishes, so logs stay readable.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -24,8 +24,12 @@ fn verbosity() -> Verbosity {
     *VERBOSITY.get().unwrap_or(&Verbosity::Normal)
 }
 
+/// Bars only when a person watches both streams: piping stdout (to read the
+/// digests cairn prints) or stderr (to keep a log) gets plain lines.
 fn fancy() -> bool {
-    verbosity() != Verbosity::Quiet && std::io::stderr().is_terminal()
+    verbosity() != Verbosity::Quiet
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
 }
 
 /// Sets up `tracing` (respecting `RUST_LOG`) and remembers the verbosity.
@@ -42,6 +46,8 @@ pub fn init(v: Verbosity) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
         .with_target(false)
         .try_init();
 }

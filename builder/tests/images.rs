@@ -24,7 +24,7 @@ fn images_lists_names_digests_sizes_and_signatures_but_not_signature_artifacts()
     assert!(lines[1].trim_end().ends_with("no"));
     assert!(lines[2].starts_with("example.org/team/signed:1"));
     assert!(lines[2].contains(&format!("sha256:{}", &signed.index.hex()[..12])));
-    assert!(lines[2].contains("kB"));
+    assert!(lines[2].contains("KiB"));
     assert!(lines[2].trim_end().ends_with("yes"));
     assert!(!text.contains(".sig"));
 }
@@ -66,7 +66,7 @@ fn rm_then_gc_frees_the_blobs_and_drops_the_signature() {
         .arg("gc")
         .assert()
         .success()
-        .stdout(predicate::str::contains("kB"))
+        .stdout(predicate::str::contains("KiB"))
         .stdout(predicate::str::is_match(r"^removed [1-9][0-9]* blobs").unwrap());
     for blob in gone.platform("amd64").blobs() {
         assert!(!s.contains(&blob), "{blob} survived gc");

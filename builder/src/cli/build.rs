@@ -26,7 +26,8 @@ pub struct BuildArgs {
     /// Target architecture (default: the host's).
     #[arg(short, long, value_enum)]
     pub arch: Option<Arch>,
-    /// Resolve and verify every image, print the plan, write nothing.
+    /// Resolve and verify every image, print the plan, write no output.
+    /// Images missing from the store are still pulled unless --offline.
     #[arg(long)]
     pub dry_run: bool,
     /// Use only the local store; never contact a registry.

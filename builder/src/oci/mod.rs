@@ -20,14 +20,15 @@ pub use store::{Store, StoreError};
 
 /// A byte count for people: `512 B`, `1.5 MB`.
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if n < 1000 {
+    // Binary units, the same the progress bars use.
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
         return format!("{n} B");
     }
-    let mut value = n as f64 / 1000.0;
+    let mut value = n as f64 / 1024.0;
     let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])

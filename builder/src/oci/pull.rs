@@ -220,9 +220,11 @@ pub(super) async fn fetch_blob(
 ) -> Result<()> {
     let digest = descriptor_digest(desc);
     if store.contains(&digest) {
+        tracing::debug!(%digest, "blob already in the store");
         return Ok(());
     }
     let size = desc.size();
+    tracing::info!(%digest, size, "fetching blob of {image}");
     let mut pause = super::registry::FIRST_BACKOFF;
     let mut tries = 1;
     loop {
@@ -241,7 +243,7 @@ pub(super) async fn fetch_blob(
                 if let Some(step) = step {
                     step.abandon();
                 }
-                tracing::debug!(%digest, error = %e, "blob download failed; retrying in {pause:?}");
+                tracing::info!(%digest, error = %e, "blob download failed; retrying in {pause:?}");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
                 tries += 1;

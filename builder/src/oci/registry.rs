@@ -266,7 +266,7 @@ impl Session {
         loop {
             match op().await {
                 Err(e) if tries < TRIES && is_transient(&e) => {
-                    tracing::debug!(registry = %self.registry, error = %e, "retrying in {pause:?}");
+                    tracing::info!(registry = %self.registry, error = %e, "retrying in {pause:?}");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                     tries += 1;

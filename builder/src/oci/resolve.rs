@@ -32,8 +32,10 @@ pub fn resolve(
     platform: &str,
 ) -> Result<Resolved, RegistryError> {
     if let Some(found) = local(store, image, platform)? {
+        tracing::info!(digest = %found.digest, "{image} found in the local store");
         return Ok(found);
     }
+    tracing::info!("{image} ({platform}) is not in the local store");
     let Some(registry) = registry else {
         return Err(RegistryError::NotLocal {
             image: image.to_string(),
