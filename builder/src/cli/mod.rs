@@ -9,6 +9,7 @@ use crate::ui::Verbosity;
 
 mod build;
 mod images;
+mod kernel;
 mod pkg;
 mod trust;
 mod validate;
@@ -115,6 +116,9 @@ pub enum Command {
     Sign(trust::SignArgs),
     /// Verify an image's signatures with a key or a config's trust policy.
     Verify(trust::VerifyArgs),
+    /// Check a kernel's configuration against the options cairn needs.
+    #[command(subcommand)]
+    Kernel(kernel::KernelCommand),
     /// Build packages (signed OCI images) from pkg/<name>/build.yml.
     #[command(subcommand)]
     Pkg(pkg::PkgCommand),
@@ -134,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => trust::key(&global, cmd),
         Command::Sign(args) => trust::sign(&global, args),
         Command::Verify(args) => trust::verify(&global, args),
+        Command::Kernel(cmd) => kernel::run(&global, cmd),
         Command::Pkg(cmd) => pkg::run(&global, cmd),
     }
 }
