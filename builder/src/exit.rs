@@ -76,6 +76,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::oci::StoreError,
         crate::oci::RegistryError,
         crate::trust::TrustError,
+        crate::pkg::deb::DebError,
+        crate::pkg::debian::DebianError,
         crate::kernel::KernelError,
         crate::pkg::build::BuildError,
         crate::pkg::crates::CrateError,

@@ -6,6 +6,7 @@ pub mod build;
 pub mod content;
 pub mod crates;
 pub mod deb;
+pub mod debian;
 pub mod elf;
 pub mod glob;
 pub mod image;
