@@ -141,6 +141,20 @@ impl<'a> NodeDe<'a> {
                 );
                 v.visit_u64(0)
             }
+            // Digits too many for any integer type resolve as a float.
+            Kind::Float(text)
+                if text
+                    .trim_start_matches(['-', '+'])
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+            {
+                self.ctx.report(
+                    self.node.pos,
+                    &self.path,
+                    format!("{text} is out of range ({min} to {max})"),
+                );
+                v.visit_u64(0)
+            }
             _ => {
                 self.mismatch(what);
                 v.visit_u64(0)
@@ -215,14 +229,14 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
     }
 
     ints! {
-        deserialize_i8: i8, "a number";
-        deserialize_i16: i16, "a number";
-        deserialize_i32: i32, "a number";
-        deserialize_i64: i64, "a number";
-        deserialize_u8: u8, "a non-negative number";
-        deserialize_u16: u16, "a non-negative number";
-        deserialize_u32: u32, "a non-negative number";
-        deserialize_u64: u64, "a non-negative number";
+        deserialize_i8: i8, "a whole number";
+        deserialize_i16: i16, "a whole number";
+        deserialize_i32: i32, "a whole number";
+        deserialize_i64: i64, "a whole number";
+        deserialize_u8: u8, "a non-negative whole number";
+        deserialize_u16: u16, "a non-negative whole number";
+        deserialize_u32: u32, "a non-negative whole number";
+        deserialize_u64: u64, "a non-negative whole number";
     }
 
     fn deserialize_f64<V: Visitor<'a>>(self, v: V) -> Result<V::Value, Error> {

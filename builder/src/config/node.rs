@@ -40,7 +40,7 @@ impl Kind {
             Kind::Null => "an empty value".into(),
             Kind::Bool(b) => format!("the boolean `{b}`"),
             Kind::Int { text, .. } => format!("the number `{text}`"),
-            Kind::Float(text) => format!("the number `{text}`"),
+            Kind::Float(text) => format!("the fractional number `{text}`"),
             Kind::Str(s) if s.chars().count() <= 40 && !s.contains('\n') => {
                 format!("the string {s:?}")
             }

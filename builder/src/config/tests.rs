@@ -429,3 +429,13 @@ fn any_document_type_gets_the_same_strict_loader() {
     assert!(err.contains("d.yml:2:1"), "{err}");
     assert!(err.contains("did you mean `count`"), "{err}");
 }
+
+#[test]
+fn numbers_too_large_for_any_integer_are_out_of_range_not_a_type_mismatch() {
+    let d = one(
+        "services:\n  - {name: a, image: x, oomScoreAdj: 99999999999999999999999999999999999999999}\n",
+    );
+    assert!(d.contains("out of range"), "{d}");
+    let d = one("services:\n  - {name: a, image: x, oomScoreAdj: .inf}\n");
+    assert!(d.contains("expected a whole number"), "{d}");
+}
