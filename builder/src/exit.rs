@@ -78,9 +78,10 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::trust::TrustError,
         crate::pkg::deb::DebError,
         crate::pkg::debian::DebianError,
-        crate::kernel::KernelError,
         crate::pkg::build::BuildError,
         crate::pkg::crates::CrateError,
+        crate::pkg::debs::DebsError,
+        crate::kernel::KernelError,
     );
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         use std::io::ErrorKind::*;

@@ -9,8 +9,8 @@ use super::{Arch as CliArch, GlobalArgs};
 use crate::exit::CliError;
 use crate::oci::Store;
 use crate::pkg::build::{self, Inputs};
-use crate::pkg::crates;
 use crate::pkg::spec::{Arch, BuildSpec};
+use crate::pkg::{crates, debs};
 use crate::trust::{self, KeyFiles, SigningKey};
 use crate::ui;
 
@@ -99,7 +99,7 @@ fn build_pkg(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     let store_root = global.store.clone().unwrap_or_else(Store::default_root);
     let store = Store::open(&store_root)
         .with_context(|| format!("cannot open image store {}", store_root.display()))?;
-    let mut debs = debs_for(&spec, &args.dir, &archs)?;
+    let mut debs = debs::debs_for(&spec, &args.dir, &archs)?;
     let mut manifests = Vec::new();
     for arch in &archs {
         let plan = spec.for_arch(*arch);
@@ -180,27 +180,7 @@ fn signing_key(key: Option<&Path>) -> anyhow::Result<SigningKey> {
 
 fn lock(args: LockArgs) -> anyhow::Result<()> {
     let spec = BuildSpec::load(&args.dir)?;
-    let path = lock_debs(&spec, &args.dir)?;
+    let path = debs::lock(&spec, &args.dir)?;
     ui::status(format!("wrote {}", path.display()));
     Ok(())
-}
-
-// Until the Debian module lands: packages from files and crates only.
-fn debs_for(
-    spec: &BuildSpec,
-    _dir: &Path,
-    _archs: &[Arch],
-) -> anyhow::Result<std::collections::BTreeMap<Arch, Vec<PathBuf>>> {
-    if spec
-        .archs
-        .iter()
-        .any(|&a| !spec.for_arch(a).debian.packages.is_empty())
-    {
-        return Err(CliError::environment("this cairn cannot fetch Debian packages yet").into());
-    }
-    Ok(Default::default())
-}
-
-fn lock_debs(_spec: &BuildSpec, _dir: &Path) -> anyhow::Result<PathBuf> {
-    Err(CliError::environment("this cairn cannot lock Debian packages yet").into())
 }

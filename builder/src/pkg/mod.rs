@@ -7,6 +7,7 @@ pub mod content;
 pub mod crates;
 pub mod deb;
 pub mod debian;
+pub mod debs;
 pub mod elf;
 pub mod glob;
 pub mod image;
