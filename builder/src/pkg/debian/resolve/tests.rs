@@ -137,7 +137,10 @@ fn an_unmet_version_constraint_names_the_package_and_the_constraint() {
     let err = resolve(&base(), "amd64", &["old".into()], &[]).expect_err("unmet");
     let msg = err.to_string();
     assert!(matches!(err, DebianError::Unsatisfiable { .. }), "{err:?}");
-    assert!(msg.contains("old 1 (amd64) depends on libc6 (>= 3.0)"), "{msg}");
+    assert!(
+        msg.contains("old 1 (amd64) depends on libc6 (>= 3.0)"),
+        "{msg}"
+    );
     assert!(msg.contains("libc6 is at version 2.36-9+deb12u4"), "{msg}");
     assert!(msg.contains("amd64"), "{msg}");
 }
