@@ -26,7 +26,7 @@ fn verbosity() -> Verbosity {
 
 /// Bars only when a person watches both streams: piping stdout (to read the
 /// digests cairn prints) or stderr (to keep a log) gets plain lines.
-fn fancy() -> bool {
+pub fn fancy() -> bool {
     verbosity() != Verbosity::Quiet
         && std::io::stdout().is_terminal()
         && std::io::stderr().is_terminal()

@@ -2,7 +2,7 @@
 //! file checked against the lock both when it is downloaded and each time it
 //! is used.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -84,7 +84,7 @@ pub fn fetch_for(
         }
     }
     let http = Http::new()?;
-    let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
+    let bars = crate::ui::fancy().then(MultiProgress::new);
     if let Some(b) = &bars {
         b.set_draw_target(ProgressDrawTarget::stderr());
     }
