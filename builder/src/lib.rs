@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod fstree;
 pub mod kernel;
 pub mod oci;
 pub mod pkg;

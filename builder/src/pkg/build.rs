@@ -10,14 +10,14 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::content::Contents;
 use super::deb::{self, DebEntry, DebError, EntryKind};
 use super::elf::{self, ElfError, Problem};
 use super::image::{self, Descriptor};
 use super::layer::{self, LayerError};
 use super::spec::{Arch, ArchPlan, BuildSpec, FileSource};
-use super::tree::{Entry, Kind, Tree, TreeError};
 use crate::exit::{Classify, ErrorClass};
+use crate::fstree::content::Contents;
+use crate::fstree::tree::{Entry, Kind, Tree, TreeError};
 use crate::oci::{Digest, ImageRef, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,9 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-use super::glob::Glob;
 use super::spec::Arch;
-use super::tree::{Entry, Kind, Tree};
+use crate::fstree::glob::Glob;
+use crate::fstree::tree::{Entry, Kind, Tree};
 
 const EM_X86_64: u16 = 62;
 const EM_AARCH64: u16 = 183;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::pkg::content::Contents;
+use crate::fstree::content::Contents;
 
 /// A minimal little-endian ELF64 file: one PT_LOAD over the whole file
 /// (addresses equal offsets), an optional PT_INTERP and a PT_DYNAMIC.

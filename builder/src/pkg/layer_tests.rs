@@ -1,6 +1,7 @@
 use std::process::Command;
 
 use super::*;
+use crate::fstree::{Contents, Entry, Kind};
 
 fn sample() -> Tree {
     let mut t = Tree::new(Contents::new(None).unwrap());

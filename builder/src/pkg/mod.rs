@@ -3,14 +3,11 @@
 //! crates of this workspace, with no Docker and no root.
 
 pub mod build;
-pub mod content;
 pub mod crates;
 pub mod deb;
 pub mod debian;
 pub mod debs;
 pub mod elf;
-pub mod glob;
 pub mod image;
 pub mod layer;
 pub mod spec;
-pub mod tree;

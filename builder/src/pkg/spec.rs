@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-use super::glob::Glob;
 use crate::config::{self, Diagnostics, LoadError, Location, Pos};
+use crate::fstree::glob::Glob;
 
 /// Paths dropped from every package unless `dropDefaults: false`:
 /// documentation, manuals, translations and dpkg's own state, which a
@@ -305,7 +305,7 @@ impl TryFrom<RawMove> for Pack {
 
 /// A path in the package, normalized without the leading `/`.
 fn abs_path(p: &str) -> Result<String, String> {
-    match super::tree::normalize(p) {
+    match crate::fstree::tree::normalize(p) {
         Ok(n) if !n.is_empty() => Ok(n),
         Ok(_) => Err(format!("path {p:?} names the root; name a file or folder")),
         Err(e) => Err(e.to_string()),

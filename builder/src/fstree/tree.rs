@@ -403,7 +403,7 @@ impl Tree {
         let contents = &self.contents;
         let id = contents
             .add_with(|file| {
-                super::layer::write_tar(
+                super::tar::write_tar(
                     &mut io::BufWriter::new(file),
                     selected.into_iter(),
                     contents,
