@@ -82,6 +82,7 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::pkg::crates::CrateError,
         crate::pkg::debs::DebsError,
         crate::kernel::KernelError,
+        crate::output::OutputError,
     );
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         use std::io::ErrorKind::*;

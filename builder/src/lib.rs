@@ -11,6 +11,7 @@ pub mod exit;
 pub mod fstree;
 pub mod kernel;
 pub mod oci;
+pub mod output;
 pub mod pkg;
 pub mod trust;
 pub mod ui;

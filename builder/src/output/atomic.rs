@@ -1,0 +1,78 @@
+//! Output files that appear only when complete: written to a hidden
+//! temporary file in the output folder, synced, then renamed over the final
+//! name. A failed or interrupted build leaves no half-written output behind
+//! (the temporary file is removed when dropped).
+
+use std::fs::{self, Permissions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use tempfile::NamedTempFile;
+
+use super::{OutputError, Written};
+
+/// An output being written; hashes and counts what goes through it.
+#[derive(Debug)]
+pub struct AtomicFile {
+    out: BufWriter<NamedTempFile>,
+    path: PathBuf,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl AtomicFile {
+    pub fn create(dir: &Path, name: &str) -> Result<AtomicFile, OutputError> {
+        let path = dir.join(name);
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|source| OutputError::Create {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(AtomicFile {
+            out: BufWriter::with_capacity(256 * 1024, tmp),
+            path,
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and renames the file to its final name.
+    pub fn commit(self) -> Result<Written, OutputError> {
+        let path = self.path;
+        let fail = |source| OutputError::Write {
+            path: path.clone(),
+            source,
+        };
+        let tmp = self.out.into_inner().map_err(|e| fail(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(fail)?;
+        fs::set_permissions(tmp.path(), Permissions::from_mode(0o644)).map_err(fail)?;
+        tmp.persist(&path).map_err(|e| fail(e.error))?;
+        Ok(Written {
+            path,
+            size: self.size,
+            sha256: hex::encode(self.hasher.finalize()),
+        })
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

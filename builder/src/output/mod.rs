@@ -1,0 +1,194 @@
+//! Writing a built system out in the format asked for: the root filesystem
+//! as a tar, or LinuxKit's kernel+initrd triple (`NAME-kernel`,
+//! `NAME-initrd.img`, `NAME-cmdline`). Every file is written under a
+//! temporary name in the output folder and renamed when complete, so the
+//! same inputs give the same bytes and a failed build leaves nothing behind.
+
+pub mod atomic;
+pub mod compress;
+pub mod initrd;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use cairn_boot::cpio::CpioError;
+
+pub use self::atomic::AtomicFile;
+pub use self::compress::Compression;
+use crate::exit::{Classify, ErrorClass};
+use crate::fstree::{ContentId, Tree};
+
+/// The output formats `cairn build -f` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The root filesystem as a tar archive (NAME.tar).
+    Tar,
+    /// NAME-kernel, NAME-initrd.img (the root filesystem as a compressed
+    /// newc cpio) and NAME-cmdline, as LinuxKit writes them.
+    #[value(name = "kernel+initrd")]
+    KernelInitrd,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tar => "tar",
+            Format::KernelInitrd => "kernel+initrd",
+        }
+    }
+}
+
+/// The kernel of a system: its image (a content of the rootfs tree's
+/// store, not an entry of the tree) and command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel<'a> {
+    pub image: &'a ContentId,
+    pub cmdline: &'a str,
+}
+
+/// What to write, where.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub rootfs: &'a Tree,
+    pub kernel: Option<Kernel<'a>>,
+    pub dir: &'a Path,
+    pub name: &'a str,
+    /// Every timestamp inside the outputs (SOURCE_DATE_EPOCH or 0).
+    pub mtime: u64,
+    pub compression: Compression,
+}
+
+/// One file written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("the config has no kernel image; add a `kernel:` section or build `-f tar`")]
+    NoKernel,
+    #[error("cannot create {path:?}; does the output folder exist and is it writable?")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {path:?}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the contents of {path:?} from the build's temporary folder")]
+    Content {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot put {path:?} into the initramfs")]
+    Cpio {
+        path: String,
+        #[source]
+        source: CpioError,
+    },
+    #[error("timestamp {mtime} does not fit a cpio header (before 2106); lower SOURCE_DATE_EPOCH")]
+    Mtime { mtime: u64 },
+}
+
+impl Classify for OutputError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            OutputError::NoKernel | OutputError::Mtime { .. } => ErrorClass::User,
+            OutputError::Cpio {
+                source: CpioError::Io { .. },
+                ..
+            } => ErrorClass::Environment,
+            OutputError::Cpio { .. } => ErrorClass::User,
+            OutputError::Create { .. }
+            | OutputError::Write { .. }
+            | OutputError::Content { .. } => ErrorClass::Environment,
+        }
+    }
+}
+
+/// The bytes one format will write, for a progress bar.
+pub fn total_bytes(req: &Request) -> u64 {
+    let files: u64 = req
+        .rootfs
+        .iter()
+        .filter_map(|(_, e)| match &e.kind {
+            crate::fstree::Kind::File(id) => Some(id.size),
+            _ => None,
+        })
+        .sum();
+    files + req.kernel.map_or(0, |k| k.image.size)
+}
+
+/// Writes `format`'s files; returns them in a fixed order.
+pub fn write(
+    req: &Request,
+    format: Format,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Written>, OutputError> {
+    match format {
+        Format::Tar => Ok(vec![write_tar(req, progress)?]),
+        Format::KernelInitrd => write_kernel_initrd(req, progress),
+    }
+}
+
+fn write_tar(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
+    let mut file = AtomicFile::create(req.dir, &format!("{}.tar", req.name))?;
+    let path = file.path().to_path_buf();
+    crate::fstree::tar::write_tar(
+        &mut file,
+        req.rootfs.iter(),
+        req.rootfs.contents(),
+        req.mtime,
+    )
+    .map_err(|source| OutputError::Write { path, source })?;
+    progress(total_bytes(req));
+    file.commit()
+}
+
+fn write_kernel_initrd(
+    req: &Request,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Written>, OutputError> {
+    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
+    let mut out = Vec::with_capacity(3);
+
+    let mut file = AtomicFile::create(req.dir, &format!("{}-kernel", req.name))?;
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| OutputError::Write { path, source }
+    };
+    let mut image =
+        req.rootfs
+            .contents()
+            .open(kernel.image)
+            .map_err(|source| OutputError::Content {
+                path: "kernel".to_string(),
+                source,
+            })?;
+    io::copy(&mut image, &mut file).map_err(fail(file.path()))?;
+    progress(kernel.image.size);
+    out.push(file.commit()?);
+
+    let file = AtomicFile::create(req.dir, &format!("{}-initrd.img", req.name))?;
+    let path = file.path().to_path_buf();
+    let file = compress::compress(file, req.compression, &path, |w| {
+        initrd::write_cpio(w, req.rootfs, req.mtime, progress)
+    })?;
+    out.push(file.commit()?);
+
+    let mut file = AtomicFile::create(req.dir, &format!("{}-cmdline", req.name))?;
+    io::Write::write_all(&mut file, kernel.cmdline.as_bytes()).map_err(fail(file.path()))?;
+    out.push(file.commit()?);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
