@@ -29,5 +29,12 @@ unit: deps
 
 test: lint unit
 
+# Slow tests, not run by `make test`: compiles Linux from Debian's source for
+# amd64 and arm64 (pkg/kernel-cairn; installs the kernel's build dependencies,
+# cached by configuration under ~/.cache/cairn/kernel-cairn).
+.PHONY: test-slow
+test-slow: deps
+	$(CARGO) test --locked -p cairn --test kernel_cairn -- --ignored --test-threads=1
+
 clean:
 	$(CARGO) clean

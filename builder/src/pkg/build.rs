@@ -223,6 +223,11 @@ fn add_file(tree: &mut Tree, dir: &Path, f: &super::spec::FileSpec) -> Result<()
         FileSource::Source(rel) => {
             let path = dir.join(rel);
             let io = |e| AddError::Io(path.clone(), e);
+            // Followed on purpose: a link in the package folder may name a
+            // build cache outside it (pkg/kernel-cairn/out).
+            if std::fs::metadata(&path).map_err(io)?.is_dir() {
+                return add_dir(tree, &path, &f.path, f);
+            }
             let mut file = File::open(&path).map_err(io)?;
             // Git keeps the executable bit, so it is a stable default.
             let executable = file.metadata().map_err(io)?.permissions().mode() & 0o111 != 0;
@@ -242,6 +247,74 @@ fn add_file(tree: &mut Tree, dir: &Path, f: &super::spec::FileSpec) -> Result<()
         }
     };
     result.map(|_| ()).map_err(AddError::Tree)
+}
+
+/// A folder source with its subtree: folders 0755 (the top one `mode` when
+/// given), files 0755 or 0644 by their executable bit, symlinks as they are;
+/// `uid`/`gid` for all. Entries are added in sorted order.
+fn add_dir(
+    tree: &mut Tree,
+    src: &Path,
+    at: &str,
+    f: &super::spec::FileSpec,
+) -> Result<(), AddError> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| AddError::Io(p, e)
+    };
+    let entry = |kind, mode| Entry {
+        kind,
+        mode,
+        uid: f.uid,
+        gid: f.gid,
+    };
+    let top = at == f.path;
+    let mode = if top { f.mode.unwrap_or(0o755) } else { 0o755 };
+    tree.insert(at, entry(Kind::Dir, mode))
+        .map_err(AddError::Tree)?;
+    let mut names = std::fs::read_dir(src)
+        .map_err(io(src))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io(src))?;
+    names.sort();
+    for name in names {
+        let from = src.join(&name);
+        let odd = |what: &str| {
+            AddError::Io(
+                from.clone(),
+                std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string()),
+            )
+        };
+        let Some(name) = name.to_str() else {
+            return Err(odd("the name is not UTF-8"));
+        };
+        let to = format!("{at}/{name}");
+        let meta = std::fs::symlink_metadata(&from).map_err(io(&from))?;
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            add_dir(tree, &from, &to, f)?;
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&from).map_err(io(&from))?;
+            let Some(target) = target.to_str() else {
+                return Err(odd("the symlink target is not UTF-8"));
+            };
+            tree.insert(&to, entry(Kind::Symlink(target.to_string()), 0o777))
+                .map_err(AddError::Tree)?;
+        } else if kind.is_file() {
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            };
+            let mut file = File::open(&from).map_err(io(&from))?;
+            tree.add_file(&to, &mut file, mode, f.uid, f.gid)
+                .map_err(AddError::Tree)?;
+        } else {
+            return Err(odd("not a file, folder or symlink"));
+        }
+    }
+    Ok(())
 }
 
 /// A package written into the store.
