@@ -82,7 +82,9 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::pkg::crates::CrateError,
         crate::pkg::debs::DebsError,
         crate::kernel::KernelError,
+        crate::assemble::AssembleError,
         crate::output::OutputError,
+        crate::run::RunError,
     );
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         use std::io::ErrorKind::*;

@@ -5,6 +5,7 @@
 //! `trust` (verify signatures against the policy). The CLI in `cli` is a thin
 //! layer over these stages.
 
+pub mod assemble;
 pub mod cli;
 pub mod config;
 pub mod exit;
@@ -13,5 +14,6 @@ pub mod kernel;
 pub mod oci;
 pub mod output;
 pub mod pkg;
+pub mod run;
 pub mod trust;
 pub mod ui;

@@ -53,6 +53,8 @@ pub struct Image {
     pub gid_mappings: Option<Vec<IdMapping>>,
     pub annotations: Option<BTreeMap<String, String>>,
     pub runtime: Option<Runtime>,
+    /// cairn: how a service is restarted when it exits.
+    pub restart: Option<Restart>,
     /// Where the entry starts in its config file.
     #[serde(skip)]
     pub location: Location,
@@ -133,4 +135,16 @@ pub struct Namespaces {
     pub pid: Option<String>,
     pub user: Option<String>,
     pub uts: Option<String>,
+}
+
+/// cairn: when and how fast the init restarts a service that exited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Restart {
+    /// `always` (default), `on-failure` (only after a non-zero exit) or `never`.
+    pub policy: Option<String>,
+    /// Delay before the first restart, doubled after each quick exit.
+    pub initial_delay_ms: Option<u64>,
+    /// Longest delay between restarts.
+    pub max_delay_ms: Option<u64>,
 }

@@ -41,6 +41,9 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
             if k.tar.is_some() {
                 cur.tar = k.tar;
             }
+            if let Some(more) = k.modules {
+                cur.modules.get_or_insert_with(Vec::new).extend(more);
+            }
             cur.location = k.location;
         }
         for (j, svc) in raw.services.iter().enumerate() {

@@ -43,7 +43,7 @@ use crate::exit::{Classify, ErrorClass};
 
 pub use check::check_image_ref;
 pub use diag::{Diagnostic, Diagnostics, Location, Pos};
-pub use image::{Device, IdMapping, Image, Interface, Mount, Namespaces, Runtime};
+pub use image::{Device, IdMapping, Image, Interface, Mount, Namespaces, Restart, Runtime};
 pub use resources::{
     BlockIo, Cpu, DeviceCgroup, HugepageLimit, InterfacePriority, Memory, Network, Pids, Resources,
     ThrottleDevice, WeightDevice,
@@ -301,6 +301,46 @@ pub fn parse_image_label(image: &str, text: &str) -> Result<Image, LoadError> {
     match img {
         Some(img) if diags.is_empty() => Ok(img),
         _ => Err(LoadError::Invalid(diags)),
+    }
+}
+
+/// A config file's document as JSON (for `files: metadata: json`): the
+/// same tree the loader reads, aliases and merge keys expanded.
+pub fn document_json(path: &Path) -> Result<serde_json::Value, LoadError> {
+    let file = path.to_path_buf();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    let root = yaml::decode(&bytes).and_then(yaml::parse).map_err(|e| {
+        let mut diags = Diagnostics::default();
+        diags.push(Location::new(&file, e.pos), "", e.message);
+        LoadError::Invalid(diags)
+    })?;
+    Ok(to_json(&root))
+}
+
+fn to_json(n: &node::Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &n.kind {
+        node::Kind::Null => Value::Null,
+        node::Kind::Bool(b) => Value::Bool(*b),
+        node::Kind::Int { value, text } => i64::try_from(*value)
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(text.clone())),
+        node::Kind::Float(text) => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| Value::String(text.clone()), Value::Number),
+        node::Kind::Str(s) => Value::String(s.clone()),
+        node::Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        node::Kind::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.text.clone(), to_json(v)))
+                .collect(),
+        ),
     }
 }
 

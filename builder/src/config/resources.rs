@@ -1,11 +1,12 @@
 //! `resources`: cgroup limits in the OCI `LinuxResources` shape, with the key
-//! spellings LinuxKit's schema accepts.
+//! spellings LinuxKit's schema accepts. They serialize in the same shape,
+//! which is how assembly hands them to the runtime spec.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::scalar::opt_text;
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Resources {
     pub devices: Option<Vec<DeviceCgroup>>,
@@ -19,7 +20,7 @@ pub struct Resources {
 }
 
 /// A device cgroup rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DeviceCgroup {
     pub allow: Option<bool>,
@@ -31,7 +32,7 @@ pub struct DeviceCgroup {
     pub access: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Memory {
     pub limit: Option<i64>,
@@ -45,7 +46,7 @@ pub struct Memory {
     pub disable_oom_killer: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Cpu {
     pub shares: Option<u64>,
@@ -57,13 +58,13 @@ pub struct Cpu {
     pub mems: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Pids {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct BlockIo {
     pub weight: Option<u16>,
@@ -77,7 +78,7 @@ pub struct BlockIo {
     pub throttle_write_iops_device: Option<Vec<ThrottleDevice>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct WeightDevice {
     pub major: Option<i64>,
@@ -86,7 +87,7 @@ pub struct WeightDevice {
     pub leaf_weight: Option<u16>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ThrottleDevice {
     pub major: Option<i64>,
@@ -94,7 +95,7 @@ pub struct ThrottleDevice {
     pub rate: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HugepageLimit {
     /// LinuxKit's schema wants a number here while the OCI spec uses text
@@ -104,7 +105,7 @@ pub struct HugepageLimit {
     pub limit: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Network {
     #[serde(rename = "classID")]
@@ -112,7 +113,7 @@ pub struct Network {
     pub priorities: Option<Vec<InterfacePriority>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct InterfacePriority {
     pub name: Option<String>,

@@ -36,6 +36,9 @@ pub struct Kernel {
     pub tar: Option<String>,
     /// Name of a CPU microcode cpio inside the image, prepended to the initrd.
     pub ucode: Option<String>,
+    /// cairn: kernel modules to add to the default set, by name (`-` and
+    /// `_` are the same), each with the modules it depends on.
+    pub modules: Option<Vec<String>>,
     /// Where the (last) `kernel` section starts.
     #[serde(skip)]
     pub location: Location,

@@ -10,4 +10,4 @@ pub mod tree;
 
 pub use content::{ContentId, Contents};
 pub use glob::Glob;
-pub use tree::{Entry, Kind, Tree, TreeError, normalize};
+pub use tree::{Entry, Kind, Tree, TreeError, Xattrs, normalize};

@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::content::Contents;
-use super::tree::{Entry, Kind};
+use super::tree::{Entry, Kind, Tree, Xattrs};
 
 const BLOCK: usize = 512;
 
@@ -18,7 +18,17 @@ pub fn write_tar<'a>(
     mtime: u64,
 ) -> io::Result<()> {
     for (path, entry) in entries {
-        write_entry(w, path, entry, contents, mtime)?;
+        write_entry(w, path, entry, None, contents, mtime)?;
+    }
+    w.write_all(&[0u8; 2 * BLOCK])?;
+    w.flush()
+}
+
+/// Writes a whole tree like [`write_tar`], with extended attributes as PAX
+/// `SCHILY.xattr.*` records (as GNU tar and containerd read them).
+pub fn write_tree_tar(w: &mut dyn Write, tree: &Tree, mtime: u64) -> io::Result<()> {
+    for (path, entry, xattrs) in tree.iter_with_xattrs() {
+        write_entry(w, path, entry, xattrs, tree.contents(), mtime)?;
     }
     w.write_all(&[0u8; 2 * BLOCK])?;
     w.flush()
@@ -28,6 +38,7 @@ fn write_entry(
     w: &mut dyn Write,
     path: &str,
     entry: &Entry,
+    xattrs: Option<&Xattrs>,
     contents: &Contents,
     mtime: u64,
 ) -> io::Result<()> {
@@ -44,25 +55,25 @@ fn write_entry(
         _ => path.to_string(),
     };
     let mut h = Header::default();
-    let mut pax: Vec<(&str, String)> = Vec::new();
+    let mut pax: Vec<(String, Vec<u8>)> = Vec::new();
     if !h.set_name(&name) {
-        pax.push(("path", name.clone()));
+        pax.push(("path".into(), name.clone().into_bytes()));
         h.set_name(&truncate(&name, 99));
     }
     if link.len() > 100 {
-        pax.push(("linkpath", link.to_string()));
+        pax.push(("linkpath".into(), link.as_bytes().to_vec()));
         h.field(157, 100, &link.as_bytes()[..100]);
     } else {
         h.field(157, 100, link.as_bytes());
     }
     for (key, value, off) in [("uid", entry.uid, 108), ("gid", entry.gid, 116)] {
         if !h.octal(off, 8, u64::from(value)) {
-            pax.push((key, value.to_string()));
+            pax.push((key.into(), value.to_string().into_bytes()));
             h.octal(off, 8, 0);
         }
     }
     if !h.octal(124, 12, size) {
-        pax.push(("size", size.to_string()));
+        pax.push(("size".into(), size.to_string().into_bytes()));
         h.octal(124, 12, 0);
     }
     h.octal(100, 8, u64::from(entry.mode & 0o7777));
@@ -70,6 +81,9 @@ fn write_entry(
     h.0[156] = flag;
     h.octal(329, 8, u64::from(dev.0));
     h.octal(337, 8, u64::from(dev.1));
+    for (key, value) in xattrs.into_iter().flatten() {
+        pax.push((format!("SCHILY.xattr.{key}"), value.clone()));
+    }
     if !pax.is_empty() {
         write_pax(w, &name, &pax, mtime)?;
     }
@@ -89,7 +103,7 @@ fn write_entry(
 fn write_pax(
     w: &mut dyn Write,
     name: &str,
-    records: &[(&str, String)],
+    records: &[(String, Vec<u8>)],
     mtime: u64,
 ) -> io::Result<()> {
     let mut body = Vec::new();
@@ -100,7 +114,9 @@ fn write_pax(
         while len != rest + len.to_string().len() {
             len = rest + len.to_string().len();
         }
-        body.extend_from_slice(format!("{len} {key}={value}\n").as_bytes());
+        body.extend_from_slice(format!("{len} {key}=").as_bytes());
+        body.extend_from_slice(value);
+        body.push(b'\n');
     }
     let mut h = Header::default();
     let base = name.trim_end_matches('/').rsplit('/').next().unwrap_or("");

@@ -127,13 +127,20 @@ fn is_under(path: &str, dir: &str) -> bool {
 pub struct Tree {
     entries: BTreeMap<TreePath, Entry>,
     contents: Contents,
+    /// Extended attributes, kept beside the entries so that the many
+    /// entries without any stay small (see `tree_edit.rs`).
+    xattrs: BTreeMap<TreePath, Xattrs>,
 }
+
+/// Extended attributes of one entry: name (`security.capability`) -> value.
+pub type Xattrs = BTreeMap<String, Vec<u8>>;
 
 impl Tree {
     pub fn new(contents: Contents) -> Tree {
         Tree {
             entries: BTreeMap::new(),
             contents,
+            xattrs: BTreeMap::new(),
         }
     }
 
@@ -233,6 +240,12 @@ impl Tree {
             format!("{parent}/{name}")
         };
         let key = TreePath(target.clone());
+        if !matches!(
+            (self.entries.get(&key).map(|e| &e.kind), &entry.kind),
+            (Some(Kind::Symlink(_)), Kind::Dir)
+        ) {
+            self.xattrs.remove(&key);
+        }
         match (self.entries.get(&key).map(|e| &e.kind), &entry.kind) {
             (Some(Kind::Symlink(_)), Kind::Dir) => {}
             (Some(Kind::Dir), Kind::Dir) => {
@@ -319,6 +332,13 @@ impl Tree {
 
     fn remove_subtree(&mut self, dir: &str) {
         self.entries.retain(|k, _| !is_under(&k.0, dir));
+        self.xattrs.retain(|k, _| !is_under(&k.0, dir));
+    }
+
+    /// Forgets the attributes of entries that are gone.
+    fn prune_xattrs(&mut self) {
+        let entries = &self.entries;
+        self.xattrs.retain(|k, _| entries.contains_key(k));
     }
 
     /// Removes every entry a pattern covers (the entry and its subtree).
@@ -326,6 +346,7 @@ impl Tree {
         let before = self.entries.len();
         self.entries
             .retain(|k, _| !globs.iter().any(|g| g.covers(&k.0)));
+        self.prune_xattrs();
         before - self.entries.len()
     }
 
@@ -340,6 +361,7 @@ impl Tree {
         self.entries.retain(|k, _| {
             globs.iter().any(|g| g.covers(&k.0)) || kept.iter().any(|p| is_under(p, &k.0))
         });
+        self.prune_xattrs();
     }
 
     /// Moves the one entry `from` matches, with its subtree, to `to`.
@@ -368,6 +390,7 @@ impl Tree {
             .map(|(k, v)| (format!("{to}{}", &k.0[source.len()..]), v.clone()))
             .collect();
         self.entries.remove(&TreePath(source.clone()));
+        self.xattrs.remove(&TreePath(source.clone()));
         self.remove_subtree(source);
         for (path, entry) in moved {
             self.insert(&path, entry)?;
@@ -415,6 +438,7 @@ impl Tree {
                 source,
             })?;
         self.entries.remove(&TreePath(from.clone()));
+        self.xattrs.remove(&TreePath(from.clone()));
         self.remove_subtree(&from);
         self.insert(
             to,
@@ -428,6 +452,9 @@ impl Tree {
         Ok(())
     }
 }
+
+#[path = "tree_edit.rs"]
+mod edit;
 
 #[cfg(test)]
 #[path = "tree_tests.rs"]

@@ -1,0 +1,175 @@
+//! `files:` as LinuxKit defines them: each entry makes one file, directory or
+//! symlink; missing leading directories are created with the entry's owner
+//! and its mode with the search bits added. cairn differs in two ways: a
+//! relative `source` is read from the directory of the config file that
+//! names it (LinuxKit reads it from the current directory), and leading
+//! directories that already exist keep their owner and mode.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::AssembleError;
+use crate::config::{Config, File, Id, parse_mode};
+use crate::fstree::{Entry, Kind, Tree, normalize};
+
+pub fn add(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
+    let mut ids = BTreeMap::new();
+    for (n, c) in config
+        .onboot
+        .iter()
+        .chain(&config.onshutdown)
+        .chain(&config.services)
+        .enumerate()
+    {
+        if let Some(name) = &c.name {
+            ids.insert(name.clone(), 100 + n as u32);
+        }
+    }
+    for (index, f) in config.files.iter().enumerate() {
+        add_one(config, tree, index, f, &ids)?;
+    }
+    Ok(())
+}
+
+fn add_one(
+    config: &Config,
+    tree: &mut Tree,
+    index: usize,
+    f: &File,
+    ids: &BTreeMap<String, u32>,
+) -> Result<(), AssembleError> {
+    let raw = f.path.clone().unwrap_or_default();
+    let fail = |message: String| AssembleError::File {
+        index,
+        path: raw.clone(),
+        message,
+    };
+    let path = normalize(&raw).map_err(|e| fail(e.to_string()))?;
+    if path.is_empty() {
+        return Err(fail("the path names the root; name a file".into()));
+    }
+    let directory = f.directory.unwrap_or(false);
+    let mode = match &f.mode {
+        Some(m) => parse_mode(m).map_err(fail)?,
+        None if directory => 0o700,
+        None => 0o600,
+    };
+    let id = |v: &Option<Id>| -> Result<u32, AssembleError> {
+        match v {
+            None => Ok(0),
+            Some(Id::Num(n)) => Ok(*n),
+            Some(Id::Name(n)) if n.is_empty() || n == "root" => Ok(0),
+            Some(Id::Name(n)) => ids.get(n).copied().ok_or_else(|| {
+                fail(format!(
+                    "owner {n:?} is not the name of a container; use a number"
+                ))
+            }),
+        }
+    };
+    let (uid, gid) = (id(&f.uid)?, id(&f.gid)?);
+    let contents: Option<Vec<u8>> = if directory || f.symlink.is_some() {
+        None
+    } else if let Some(text) = &f.contents {
+        Some(text.clone().into_bytes())
+    } else if let Some(source) = &f.source {
+        let source_path = source_path(source, &f.location.file);
+        match std::fs::read(&source_path) {
+            Ok(bytes) => Some(bytes),
+            Err(_) if f.optional.unwrap_or(false) => return Ok(()),
+            Err(e) => {
+                return Err(AssembleError::FileSource {
+                    index,
+                    source_path,
+                    source: e,
+                });
+            }
+        }
+    } else if let Some(kind) = &f.metadata {
+        Some(metadata(config, kind).map_err(fail)?)
+    } else {
+        return Err(fail(
+            "give one of contents, source, metadata, symlink or directory".into(),
+        ));
+    };
+
+    // Leading directories: the search bit for every class that has any bit.
+    let mut dir_mode = mode;
+    for (any, search) in [(0o700, 0o100), (0o070, 0o010), (0o007, 0o001)] {
+        if dir_mode & any != 0 {
+            dir_mode |= search;
+        }
+    }
+    let mut here = String::new();
+    for c in path
+        .split('/')
+        .collect::<Vec<_>>()
+        .split_last()
+        .map(|(_, d)| d.to_vec())
+        .unwrap_or_default()
+    {
+        here = if here.is_empty() {
+            c.to_string()
+        } else {
+            format!("{here}/{c}")
+        };
+        let resolved = tree.resolve(&here).map_err(|e| fail(e.to_string()))?;
+        if tree.get(&resolved).is_none() {
+            let entry = Entry {
+                kind: Kind::Dir,
+                mode: dir_mode & 0o7777,
+                uid,
+                gid,
+            };
+            tree.insert(&here, entry).map_err(|e| fail(e.to_string()))?;
+        }
+    }
+    let entry = |kind| Entry {
+        kind,
+        mode,
+        uid,
+        gid,
+    };
+    let placed = if directory {
+        tree.insert(&path, entry(Kind::Dir))
+    } else if let Some(target) = &f.symlink {
+        tree.insert(&path, entry(Kind::Symlink(target.clone())))
+    } else {
+        let bytes = contents.unwrap_or_default();
+        tree.add_file(&path, &mut bytes.as_slice(), mode, uid, gid)
+    };
+    placed.map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}
+
+/// `~/` is the home directory; a relative path is relative to the directory
+/// of the config file.
+fn source_path(source: &str, config_file: &Path) -> PathBuf {
+    if let Some(rest) = source.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    let p = PathBuf::from(source);
+    if p.is_absolute() {
+        return p;
+    }
+    config_file.parent().map_or(p.clone(), |d| d.join(&p))
+}
+
+/// The config itself, for `metadata: yaml|json`. It needs a single config
+/// file: merging the documents of several would make a file no tool reads.
+fn metadata(config: &Config, kind: &str) -> Result<Vec<u8>, String> {
+    let [file] = config.sources.as_slice() else {
+        return Err("`metadata` needs a build from a single config file".into());
+    };
+    match kind {
+        "yaml" => std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display())),
+        "json" => {
+            let doc = crate::config::document_json(file).map_err(|e| e.to_string())?;
+            let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())?;
+            out.push(b'\n');
+            Ok(out)
+        }
+        other => Err(format!("metadata {other:?} is not `yaml` or `json`")),
+    }
+}

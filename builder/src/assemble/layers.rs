@@ -1,0 +1,359 @@
+//! An image's layers streamed into a [`Tree`] under a prefix: gzip, zstd or
+//! plain tar, OCI whiteouts honoured, each layer re-hashed while it is read.
+//! Entries that would land outside the image's root are refused: `..`, hard
+//! links to outside or through symlinks, and paths that run through a
+//! symlink the image itself placed (`a -> /etc`, then `a/passwd`).
+
+use std::collections::HashSet;
+use std::io::{self, BufRead, BufReader, Read};
+
+use oci_spec::image::{Descriptor, ImageConfiguration};
+use sha2::{Digest as _, Sha256};
+
+use super::AssembleError;
+use crate::fstree::{Entry, Kind, Tree, Xattrs};
+use crate::oci::{Digest, Store, manifest::Manifest, store::descriptor_digest};
+
+const WHITEOUT: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+
+/// An image's platform manifest, read from the store.
+pub struct ImageParts {
+    pub name: String,
+    pub layers: Vec<Descriptor>,
+    pub config: ImageConfiguration,
+}
+
+pub fn read_image(store: &Store, name: &str, digest: &Digest) -> Result<ImageParts, AssembleError> {
+    let store_err = |source| AssembleError::Store {
+        image: name.to_string(),
+        source,
+    };
+    let Manifest::Image(manifest) = store.read_manifest(digest).map_err(store_err)? else {
+        return Err(AssembleError::NotPlatformManifest {
+            image: name.to_string(),
+            digest: digest.clone(),
+        });
+    };
+    let config_digest = descriptor_digest(manifest.config());
+    let bytes = store.read_blob(&config_digest).map_err(store_err)?;
+    let config = serde_json::from_slice(&bytes).map_err(|source| AssembleError::BadConfig {
+        image: name.to_string(),
+        source,
+    })?;
+    Ok(ImageParts {
+        name: name.to_string(),
+        layers: manifest.layers().clone(),
+        config,
+    })
+}
+
+/// Unpacks every layer of `image` in order under `prefix` ("" for `/`).
+pub fn unpack(
+    store: &Store,
+    image: &ImageParts,
+    tree: &mut Tree,
+    prefix: &str,
+) -> Result<(), AssembleError> {
+    for layer in &image.layers {
+        let digest = descriptor_digest(layer);
+        let file = store
+            .open_blob(&digest)
+            .map_err(|source| AssembleError::Store {
+                image: image.name.clone(),
+                source,
+            })?;
+        let mut ctx = Layer {
+            image: &image.name,
+            digest: &digest,
+            prefix,
+            added: HashSet::new(),
+        };
+        let mut hashed = HashingReader::new(file);
+        let result = decompress(&mut hashed).and_then(|r| ctx.apply(r, tree));
+        result.map_err(|e| e.into_error(&ctx))?;
+        io::copy(&mut hashed, &mut io::sink()).map_err(|e| LayerFail::Io(e).into_error(&ctx))?;
+        let actual = Digest::from_hash(hashed.hasher.finalize().into());
+        if actual != digest {
+            return Err(AssembleError::LayerDigest {
+                image: image.name.clone(),
+                layer: digest,
+                actual,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What went wrong inside one layer, before the image and layer are known.
+pub(super) enum LayerFail {
+    Io(io::Error),
+    Escapes {
+        path: String,
+        why: &'static str,
+    },
+    Tree {
+        path: String,
+        source: crate::fstree::TreeError,
+    },
+}
+
+impl LayerFail {
+    fn into_error(self, l: &Layer<'_>) -> AssembleError {
+        match self {
+            LayerFail::Io(source) => AssembleError::LayerRead {
+                image: l.image.to_string(),
+                layer: l.digest.clone(),
+                source,
+            },
+            LayerFail::Escapes { path, why } => AssembleError::Escapes {
+                image: l.image.to_string(),
+                layer: l.digest.clone(),
+                path,
+                why,
+            },
+            LayerFail::Tree { path, source } => AssembleError::LayerEntry {
+                image: l.image.to_string(),
+                layer: l.digest.clone(),
+                path,
+                source,
+            },
+        }
+    }
+}
+
+fn decompress<'a>(r: &'a mut dyn Read) -> Result<Box<dyn Read + 'a>, LayerFail> {
+    decompressor(r).map_err(LayerFail::Io)
+}
+
+/// A reader of a layer's tar stream, whatever its compression (by magic).
+pub(super) fn decompressor<'a>(r: &'a mut dyn Read) -> io::Result<Box<dyn Read + 'a>> {
+    let mut r = BufReader::with_capacity(256 * 1024, r);
+    let magic = r.fill_buf()?;
+    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(r))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let d = ruzstd::decoding::StreamingDecoder::new(r)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Box::new(d)
+    } else {
+        Box::new(r)
+    })
+}
+
+struct Layer<'a> {
+    image: &'a str,
+    digest: &'a Digest,
+    prefix: &'a str,
+    /// Paths (under the prefix) this layer wrote: whiteouts in a layer only
+    /// hide what lower layers put there.
+    added: HashSet<String>,
+}
+
+impl Layer<'_> {
+    fn apply(&mut self, r: Box<dyn Read + '_>, tree: &mut Tree) -> Result<(), LayerFail> {
+        let mut archive = tar::Archive::new(r);
+        for entry in archive.entries().map_err(LayerFail::Io)? {
+            let mut entry = entry.map_err(LayerFail::Io)?;
+            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let rel = clean(&raw)?;
+            if rel.is_empty() {
+                continue;
+            }
+            let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
+            self.no_symlink_on_the_way(tree, &rel, dir)?;
+            if name == OPAQUE {
+                let dir = self.full(dir);
+                let added = &self.added;
+                tree.remove_under(&dir, |p| !added.contains(p));
+                continue;
+            }
+            if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+                let target = self.full(&join(dir, hidden));
+                if !self.added.contains(&target) {
+                    tree.remove(&target);
+                }
+                continue;
+            }
+            let landed = self.add(tree, &rel, &mut entry)?;
+            let mut p = landed.as_str();
+            loop {
+                self.added.insert(p.to_string());
+                match p.rsplit_once('/') {
+                    Some((parent, _)) if parent.len() > self.prefix.len() => p = parent,
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn full(&self, rel: &str) -> String {
+        join(self.prefix, rel)
+    }
+
+    /// Refuses a path whose parent directories include a symlink.
+    fn no_symlink_on_the_way(&self, tree: &Tree, rel: &str, dir: &str) -> Result<(), LayerFail> {
+        let mut here = String::new();
+        for c in dir.split('/').filter(|c| !c.is_empty()) {
+            here = join(&here, c);
+            if let Some(Entry {
+                kind: Kind::Symlink(_),
+                ..
+            }) = tree.get(&self.full(&here))
+            {
+                return Err(LayerFail::Escapes {
+                    path: rel.to_string(),
+                    why: "it runs through a symlink the image placed earlier",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn add(
+        &self,
+        tree: &mut Tree,
+        rel: &str,
+        entry: &mut tar::Entry<'_, Box<dyn Read + '_>>,
+    ) -> Result<String, LayerFail> {
+        let h = entry.header();
+        let mode = h.mode().map_err(LayerFail::Io)? & 0o7777;
+        let (mut uid, mut gid) = (id(h.uid()), id(h.gid()));
+        let kind_byte = h.entry_type();
+        let link = entry
+            .link_name_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let dev = (
+            h.device_major().ok().flatten().unwrap_or(0),
+            h.device_minor().ok().flatten().unwrap_or(0),
+        );
+        let mut xattrs = Xattrs::new();
+        if let Some(exts) = entry.pax_extensions().map_err(LayerFail::Io)? {
+            for ext in exts {
+                let ext = ext.map_err(LayerFail::Io)?;
+                let Ok(key) = ext.key() else { continue };
+                if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                    xattrs.insert(name.to_string(), ext.value_bytes().to_vec());
+                } else if key == "uid" {
+                    uid = ext.value().ok().and_then(|v| v.parse().ok()).unwrap_or(uid);
+                } else if key == "gid" {
+                    gid = ext.value().ok().and_then(|v| v.parse().ok()).unwrap_or(gid);
+                }
+            }
+        }
+        let path = self.full(rel);
+        let tree_err = |source| LayerFail::Tree {
+            path: rel.to_string(),
+            source,
+        };
+        let make = |kind| Entry {
+            kind,
+            mode,
+            uid,
+            gid,
+        };
+        use tar::EntryType as T;
+        let landed = match kind_byte {
+            T::Regular | T::Continuous | T::GNUSparse => tree
+                .add_file(&path, entry, mode, uid, gid)
+                .map_err(tree_err)?,
+            T::Directory => tree.insert(&path, make(Kind::Dir)).map_err(tree_err)?,
+            T::Symlink => {
+                let target = link.unwrap_or_default();
+                tree.insert(&path, make(Kind::Symlink(target)))
+                    .map_err(tree_err)?
+            }
+            T::Link => {
+                let target = clean(&link.unwrap_or_default())?;
+                let (tdir, _) = target.rsplit_once('/').unwrap_or(("", &target));
+                self.no_symlink_on_the_way(tree, &target, tdir)?;
+                let Some(found) = tree.get(&self.full(&target)).cloned() else {
+                    return Err(LayerFail::Escapes {
+                        path: rel.to_string(),
+                        why: "it is a hard link to something the image does not hold",
+                    });
+                };
+                if found.kind == Kind::Dir {
+                    return Err(LayerFail::Escapes {
+                        path: rel.to_string(),
+                        why: "it is a hard link to a directory",
+                    });
+                }
+                let xa = tree.xattrs(&self.full(&target)).cloned();
+                let landed = tree.insert(&path, found).map_err(tree_err)?;
+                if let Some(xa) = xa {
+                    tree.set_xattrs(&landed, xa);
+                }
+                return Ok(landed);
+            }
+            T::Char => tree
+                .insert(&path, make(Kind::CharDevice(dev.0, dev.1)))
+                .map_err(tree_err)?,
+            T::Block => tree
+                .insert(&path, make(Kind::BlockDevice(dev.0, dev.1)))
+                .map_err(tree_err)?,
+            T::Fifo => tree.insert(&path, make(Kind::Fifo)).map_err(tree_err)?,
+            // PAX/GNU metadata entries are folded into the next entry by the
+            // reader; anything else has no place in a root filesystem.
+            _ => return Ok(path),
+        };
+        if !xattrs.is_empty() {
+            tree.set_xattrs(&landed, xattrs);
+        }
+        Ok(landed)
+    }
+}
+
+fn id(v: io::Result<u64>) -> u32 {
+    v.ok().and_then(|v| u32::try_from(v).ok()).unwrap_or(0)
+}
+
+/// A layer path without `/`, `./` and empty parts; `..` is refused.
+fn clean(raw: &str) -> Result<String, LayerFail> {
+    let mut out: Vec<&str> = Vec::new();
+    for c in raw.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                return Err(LayerFail::Escapes {
+                    path: raw.to_string(),
+                    why: "it contains `..`",
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out.join("/"))
+}
+
+pub(super) fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}/{b}"),
+    }
+}
+
+/// Hashes what is read through it, so a layer is checked as it streams.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}

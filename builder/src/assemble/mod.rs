@@ -1,0 +1,280 @@
+//! Assembly: a config and the images it names (already pinned in the store)
+//! become the system's root filesystem, laid out as `docs/rootfs-layout.md`
+//! describes: the `init` images at `/`, one OCI bundle per container, the
+//! kernel modules the system needs, `files`, `volumes` and the defaults the
+//! init and runc rely on. Contents stay on disk under `work`; the same inputs
+//! always give the same tree.
+
+mod bundle;
+mod files;
+mod kernel;
+mod layers;
+mod rootfs;
+mod spec;
+mod spec_mounts;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, LoadError};
+use crate::exit::{Classify, ErrorClass};
+use crate::fstree::{ContentId, Contents, Tree, TreeError};
+use crate::oci::{Digest, Store, StoreError};
+
+pub use crate::cli::Arch;
+pub use kernel::default_modules;
+
+/// Everything assembly reads.
+#[derive(Debug)]
+pub struct Inputs<'a> {
+    pub config: &'a Config,
+    pub store: &'a Store,
+    pub arch: Arch,
+    /// Every image of the config, as written there, to its platform
+    /// manifest digest for `arch`.
+    pub images: &'a BTreeMap<String, Digest>,
+}
+
+/// The assembled system.
+#[derive(Debug)]
+pub struct System {
+    pub rootfs: Tree,
+    pub kernel: Option<KernelParts>,
+    /// Every image used, in config order (kernel, init, onboot, onshutdown,
+    /// services, volumes).
+    pub images: Vec<UsedImage>,
+}
+
+/// The kernel to boot, with its file kept in `rootfs.contents()` (not in
+/// the tree: the kernel is not part of the root filesystem).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelParts {
+    pub kernel: ContentId,
+    pub cmdline: String,
+    /// From `lib/modules/<version>/` in the modules tarball; empty without one.
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedImage {
+    /// `kernel`, `init[0]`, `onboot[1]`, `services[0]`, `volumes[0]`, ...
+    pub section: String,
+    /// The reference as written in the config.
+    pub image: String,
+    pub digest: Digest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    #[error("cannot create the temporary build folder in {}", work.display())]
+    Work {
+        work: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{section}: image {image} was not resolved before assembly; run `cairn build` so every image is pinned"
+    )]
+    NotResolved { section: String, image: String },
+    #[error("cannot read image {image} from the store")]
+    Store {
+        image: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error(
+        "image {image}: {digest} is not a platform image manifest; pass the manifest for the target platform"
+    )]
+    NotPlatformManifest { image: String, digest: Digest },
+    #[error("image {image}: its config blob is not a valid OCI image config")]
+    BadConfig {
+        image: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("image {image}: cannot read layer {layer}; pull the image again (`cairn pull`)")]
+    LayerRead {
+        image: String,
+        layer: Digest,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "image {image}: layer {layer} has digest {actual} in the store; remove the store's copy and pull again"
+    )]
+    LayerDigest {
+        image: String,
+        layer: Digest,
+        actual: Digest,
+    },
+    #[error(
+        "image {image}: layer {layer}: entry {path:?} is refused because {why}; the image must be rebuilt without it"
+    )]
+    Escapes {
+        image: String,
+        layer: Digest,
+        path: String,
+        why: &'static str,
+    },
+    #[error("image {image}: layer {layer}: cannot place entry {path:?}")]
+    LayerEntry {
+        image: String,
+        layer: Digest,
+        path: String,
+        #[source]
+        source: TreeError,
+    },
+    #[error("image {image}: its org.mobyproject.config label is invalid")]
+    Label {
+        image: String,
+        #[source]
+        source: LoadError,
+    },
+    #[error("{section} ({name}): {message}")]
+    Container {
+        section: String,
+        name: String,
+        message: String,
+    },
+    #[error("files[{index}] ({path}): {message}")]
+    File {
+        index: usize,
+        path: String,
+        message: String,
+    },
+    #[error("files[{index}]: cannot read source {}; check the path (it is relative to the directory of the first config file), or mark the entry `optional: true`", source_path.display())]
+    FileSource {
+        index: usize,
+        source_path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("volumes ({name}): {message}")]
+    Volume { name: String, message: String },
+    #[error("cannot place {path:?} in the root filesystem")]
+    Place {
+        path: String,
+        #[source]
+        source: TreeError,
+    },
+    #[error("cannot store {what} in the temporary build folder")]
+    Content {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("kernel image {image}: {message}")]
+    Kernel { image: String, message: String },
+    #[error("kernel image {image}: cannot read its modules tarball {tar}")]
+    KernelTar {
+        image: String,
+        tar: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "kernel.modules: module {module:?} is not in kernel {version} ({image}); check the name against its modules.dep (`-` and `_` are the same)"
+    )]
+    UnknownModule {
+        module: String,
+        version: String,
+        image: String,
+    },
+}
+
+impl Classify for AssembleError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            AssembleError::Store { source, .. } => source.class(),
+            AssembleError::Work { .. }
+            | AssembleError::Content { .. }
+            | AssembleError::LayerRead { .. } => ErrorClass::Environment,
+            _ => ErrorClass::User,
+        }
+    }
+}
+
+/// Builds the root filesystem for `inputs`, its contents under `work`.
+pub fn assemble(inputs: &Inputs, work: &Path) -> Result<System, AssembleError> {
+    let contents = Contents::new(Some(work)).map_err(|source| AssembleError::Work {
+        work: work.to_path_buf(),
+        source,
+    })?;
+    let mut tree = Tree::new(contents);
+    let mut used = Vec::new();
+    let config = inputs.config;
+    for (i, image) in config.init.iter().enumerate() {
+        let section = format!("init[{i}]");
+        let digest = lookup(inputs, &section, image)?;
+        let parts = layers::read_image(inputs.store, image, &digest)?;
+        layers::unpack(inputs.store, &parts, &mut tree, "")?;
+        used.push(UsedImage {
+            section,
+            image: image.clone(),
+            digest,
+        });
+    }
+    let mut kernel = None;
+    if let Some(k) = &config.kernel
+        && let Some(image) = &k.image
+    {
+        let digest = lookup(inputs, "kernel", image)?;
+        kernel = Some(kernel::add(
+            inputs.store,
+            inputs.arch,
+            k,
+            image,
+            &digest,
+            &mut tree,
+        )?);
+        used.insert(
+            0,
+            UsedImage {
+                section: "kernel".into(),
+                image: image.clone(),
+                digest,
+            },
+        );
+    }
+    bundle::add_all(inputs, &mut tree, &mut used)?;
+    rootfs::add_volumes(inputs, &mut tree, &mut used)?;
+    files::add(config, &mut tree)?;
+    rootfs::finish(config, &mut tree)?;
+    Ok(System {
+        rootfs: tree,
+        kernel,
+        images: used,
+    })
+}
+
+fn lookup(inputs: &Inputs, section: &str, image: &str) -> Result<Digest, AssembleError> {
+    inputs
+        .images
+        .get(image)
+        .cloned()
+        .ok_or_else(|| AssembleError::NotResolved {
+            section: section.to_string(),
+            image: image.to_string(),
+        })
+}
+
+/// Adds a small file, e.g. a generated config.
+fn put_bytes(tree: &mut Tree, path: &str, bytes: &[u8], mode: u32) -> Result<(), AssembleError> {
+    let mut r = bytes;
+    tree.add_file(path, &mut r, mode, 0, 0)
+        .map_err(|source| AssembleError::Place {
+            path: path.to_string(),
+            source,
+        })?;
+    Ok(())
+}
+
+fn put_dir(tree: &mut Tree, path: &str, mode: u32) -> Result<(), AssembleError> {
+    tree.insert(path, crate::fstree::Entry::dir(mode))
+        .map_err(|source| AssembleError::Place {
+            path: path.to_string(),
+            source,
+        })?;
+    Ok(())
+}

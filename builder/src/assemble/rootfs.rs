@@ -1,0 +1,87 @@
+//! What the root filesystem needs besides images and bundles: volumes, the
+//! `/init` entry point, the files runc expects in the host root, and
+//! `/etc/cairn/system.json` for the init.
+
+use serde_json::json;
+
+use super::layers::{read_image, unpack};
+use super::spec::restart;
+use super::{AssembleError, Inputs, UsedImage, lookup, put_bytes, put_dir};
+use crate::config::{Config, Restart};
+use crate::fstree::{Entry, Kind, Tree};
+
+/// Each volume gets `/containers/volumes/NAME/lower` (the image's files, or
+/// empty) and `merged`, where the init mounts it and binds point.
+pub fn add_volumes(
+    inputs: &Inputs,
+    tree: &mut Tree,
+    used: &mut Vec<UsedImage>,
+) -> Result<(), AssembleError> {
+    for (i, v) in inputs.config.volumes.iter().enumerate() {
+        let name = v.name.clone().unwrap_or_default();
+        let base = format!("containers/volumes/{name}");
+        put_dir(tree, &base, 0o755)?;
+        put_dir(tree, &format!("{base}/lower"), 0o755)?;
+        put_dir(tree, &format!("{base}/merged"), 0o755)?;
+        let Some(image) = &v.image else { continue };
+        if v.format.as_deref().is_some_and(|f| f != "filesystem") {
+            return Err(AssembleError::Volume {
+                name,
+                message: "format `oci` is not supported yet; use `format: filesystem`".into(),
+            });
+        }
+        let section = format!("volumes[{i}]");
+        let digest = lookup(inputs, &section, image)?;
+        let parts = read_image(inputs.store, image, &digest)?;
+        unpack(inputs.store, &parts, tree, &format!("{base}/lower"))?;
+        used.push(UsedImage {
+            section,
+            image: image.clone(),
+            digest,
+        });
+    }
+    Ok(())
+}
+
+/// Defaults that `files:` and the images did not provide, and system.json.
+pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
+    if tree.get("init").is_none() {
+        tree.insert(
+            "init",
+            Entry {
+                kind: Kind::Symlink("sbin/init".into()),
+                mode: 0o777,
+                uid: 0,
+                gid: 0,
+            },
+        )
+        .map_err(|source| AssembleError::Place {
+            path: "/init".into(),
+            source,
+        })?;
+    }
+    for (path, text) in [
+        ("etc/hostname", "cairn\n"),
+        ("etc/hosts", ""),
+        ("etc/resolv.conf", ""),
+    ] {
+        if tree.get(path).is_none() {
+            put_bytes(tree, path, text.as_bytes(), 0o644)?;
+        }
+    }
+    let services: Vec<&str> = config
+        .services
+        .iter()
+        .filter_map(|s| s.name.as_deref())
+        .collect();
+    let volumes: Vec<_> = config
+        .volumes
+        .iter()
+        .map(|v| json!({"name": v.name, "readonly": v.readonly.unwrap_or(false)}))
+        .collect();
+    let default = restart(&Restart::default()).unwrap_or_default();
+    let system = json!({"restart": default, "services": services, "volumes": volumes});
+    let mut bytes = serde_json::to_vec_pretty(&system).unwrap_or_default();
+    bytes.push(b'\n');
+    put_bytes(tree, "etc/cairn/system.json", &bytes, 0o644)
+}
