@@ -11,6 +11,7 @@ mod build;
 mod images;
 mod kernel;
 mod pkg;
+mod run;
 mod trust;
 mod validate;
 
@@ -122,6 +123,9 @@ pub enum Command {
     /// Build packages (signed OCI images) from pkg/<name>/build.yml.
     #[command(subcommand)]
     Pkg(pkg::PkgCommand),
+    /// Boot a built system (kernel+initrd today) in a virtual machine.
+    #[command(subcommand)]
+    Run(run::RunCommand),
 }
 
 /// Runs the parsed command line.
@@ -140,5 +144,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => trust::verify(&global, args),
         Command::Kernel(cmd) => kernel::run(&global, cmd),
         Command::Pkg(cmd) => pkg::run(&global, cmd),
+        Command::Run(cmd) => run::run(&global, cmd),
     }
 }
