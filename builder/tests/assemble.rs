@@ -43,16 +43,17 @@ fn layer(entries: &[E]) -> Vec<u8> {
             E::File(p, data) | E::Xattr(p, data, _, _) => {
                 if let E::Xattr(_, _, key, value) = e {
                     let key = format!("SCHILY.xattr.{key}");
-                    b.append_pax_extensions([(key.as_str(), *value)]).unwrap();
+                    b.append_pax_extensions([(key.as_str(), *value)])
+                        .expect("test step");
                 }
                 let mut h = header(p, tar::EntryType::Regular, data.len() as u64, 0o755);
                 h.set_cksum();
-                b.append(&h, *data).unwrap();
+                b.append(&h, *data).expect("test step");
             }
             E::Dir(p) => {
                 let mut h = header(p, tar::EntryType::Directory, 0, 0o755);
                 h.set_cksum();
-                b.append(&h, &[][..]).unwrap();
+                b.append(&h, &[][..]).expect("test step");
             }
             E::Link(p, target) | E::Hard(p, target) => {
                 let kind = match e {
@@ -62,17 +63,17 @@ fn layer(entries: &[E]) -> Vec<u8> {
                 let mut h = header(p, kind, 0, 0o777);
                 h.as_old_mut().linkname[..target.len()].copy_from_slice(target.as_bytes());
                 h.set_cksum();
-                b.append(&h, &[][..]).unwrap();
+                b.append(&h, &[][..]).expect("test step");
             }
         }
     }
-    b.into_inner().unwrap()
+    b.into_inner().expect("test step")
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
+    e.write_all(bytes).expect("test step");
+    e.finish().expect("test step")
 }
 
 /// Stores an image with these layers and image config; returns its
@@ -80,23 +81,23 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 fn image(store: &Store, layers: &[Vec<u8>], config: Value) -> Digest {
     let mut descs = Vec::new();
     for l in layers {
-        let d = store.put_bytes(l).unwrap();
+        let d = store.put_bytes(l).expect("test step");
         descs.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d.to_string(), "size": l.len()}));
     }
     let config = serde_json::to_vec(&json!({
         "architecture": "amd64", "os": "linux", "config": config,
         "rootfs": {"type": "layers", "diff_ids": []},
     }))
-    .unwrap();
-    let c = store.put_bytes(&config).unwrap();
+    .expect("test step");
+    let c = store.put_bytes(&config).expect("test step");
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": c.to_string(), "size": config.len()},
         "layers": descs,
     }))
-    .unwrap();
-    store.put_bytes(&manifest).unwrap()
+    .expect("test step");
+    store.put_bytes(&manifest).expect("test step")
 }
 
 struct Fixture {
@@ -108,12 +109,12 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("store")).unwrap();
+        let dir = tempfile::tempdir().expect("test step");
+        let store = Store::open(dir.path().join("store")).expect("test step");
         Fixture {
             _dir: dir,
             store,
-            work: tempfile::tempdir().unwrap(),
+            work: tempfile::tempdir().expect("test step"),
             images: BTreeMap::new(),
         }
     }
@@ -125,8 +126,8 @@ impl Fixture {
 
     fn build(&self, yaml: &str) -> Result<System, AssembleError> {
         let path = self.work.path().join("system.yml");
-        std::fs::write(&path, yaml).unwrap();
-        let config = config::load(&[path]).unwrap();
+        std::fs::write(&path, yaml).expect("test step");
+        let config = config::load(&[path]).expect("test step");
         let inputs = Inputs {
             config: &config,
             store: &self.store,
@@ -147,14 +148,14 @@ fn text(tree: &Tree, path: &str) -> String {
     let mut s = String::new();
     tree.contents()
         .open(id)
-        .unwrap()
+        .expect("test step")
         .read_to_string(&mut s)
-        .unwrap();
+        .expect("test step");
     s
 }
 
 fn json_at(tree: &Tree, path: &str) -> Value {
-    serde_json::from_str(&text(tree, path)).unwrap()
+    serde_json::from_str(&text(tree, path)).expect("test step")
 }
 
 #[test]
@@ -173,7 +174,7 @@ fn whiteouts_remove_lower_entries_and_opaque_dirs_clear_earlier_content() {
         E::File("d/z", b"z"),
     ]));
     f.add("base", &[lower, upper], json!({}));
-    let sys = f.build("init: [base]\n").unwrap();
+    let sys = f.build("init: [base]\n").expect("test step");
     let t = &sys.rootfs;
     assert!(t.get("etc/a").is_none());
     assert_eq!(text(t, "etc/b"), "b");
@@ -194,27 +195,38 @@ fn hard_links_and_file_capabilities_are_kept() {
         ])],
         json!({}),
     );
-    let sys = f.build("init: [base]\n").unwrap();
+    let sys = f.build("init: [base]\n").expect("test step");
     let t = &sys.rootfs;
     assert_eq!(
-        t.get("bin/ping").unwrap().kind,
-        t.get("bin/ping6").unwrap().kind
+        t.get("bin/ping").expect("test step").kind,
+        t.get("bin/ping6").expect("test step").kind
     );
-    assert_eq!(t.xattrs("bin/ping").unwrap()["security.capability"], cap);
-    assert_eq!(t.xattrs("bin/ping6").unwrap()["security.capability"], cap);
+    assert_eq!(
+        t.xattrs("bin/ping").expect("test step")["security.capability"],
+        cap
+    );
+    assert_eq!(
+        t.xattrs("bin/ping6").expect("test step")["security.capability"],
+        cap
+    );
     let mut out = Vec::new();
-    cairn::fstree::tar::write_tree_tar(&mut out, t, 0).unwrap();
+    cairn::fstree::tar::write_tree_tar(&mut out, t, 0).expect("test step");
     let mut archive = tar::Archive::new(out.as_slice());
     let mut seen = false;
-    for e in archive.entries().unwrap() {
-        let mut e = e.unwrap();
-        if e.path().unwrap() == Path::new("bin/ping") {
+    for e in archive.entries().expect("test step") {
+        let mut e = e.expect("test step");
+        if e.path().expect("test step") == Path::new("bin/ping") {
             let exts: Vec<(String, Vec<u8>)> = e
                 .pax_extensions()
-                .unwrap()
-                .unwrap()
-                .map(|x| x.unwrap())
-                .map(|x| (x.key().unwrap().to_string(), x.value_bytes().to_vec()))
+                .expect("test step")
+                .expect("test step")
+                .map(|x| x.expect("test step"))
+                .map(|x| {
+                    (
+                        x.key().expect("test step").to_string(),
+                        x.value_bytes().to_vec(),
+                    )
+                })
                 .collect();
             assert!(exts.contains(&("SCHILY.xattr.security.capability".into(), cap.to_vec())));
             seen = true;
@@ -259,11 +271,11 @@ fn entries_escaping_the_root_are_refused_naming_image_layer_and_path() {
 fn a_layer_whose_bytes_do_not_match_its_digest_is_refused() {
     let mut f = Fixture::new();
     let l = layer(&[E::File("x", b"x")]);
-    let d = f.store.put_bytes(&l).unwrap();
-    f.add("base", &[l.clone()], json!({}));
+    let d = f.store.put_bytes(&l).expect("test step");
+    f.add("base", std::slice::from_ref(&l), json!({}));
     let mut bad = l;
     bad[600] ^= 1;
-    std::fs::write(f.store.blob_path(&d), bad).unwrap();
+    std::fs::write(f.store.blob_path(&d), bad).expect("test step");
     let err = f.build("init: [base]\n").unwrap_err();
     assert!(matches!(err, AssembleError::LayerDigest { .. }), "{err}");
 }
@@ -285,12 +297,12 @@ fn bundles_merge_the_label_with_the_yaml_like_linuxkit() {
             b"root:x:0:0::/:/bin/sh\nwww-data:x:33:33::/:/bin/sh\n",
         ),
     ]);
-    f.add("app", &[app.clone()], json!({"Entrypoint": ["/bin/app"], "Cmd": ["--serve"], "Env": ["A=1"], "Labels": {"org.mobyproject.config": LABEL}}));
+    f.add("app", std::slice::from_ref(&app), json!({"Entrypoint": ["/bin/app"], "Cmd": ["--serve"], "Env": ["A=1"], "Labels": {"org.mobyproject.config": LABEL}}));
     f.add("tool", &[app], json!({"Cmd": ["/bin/app", "once"]}));
     let yaml = "init: [init]\n\
 onboot:\n  - {name: first, image: tool}\n  - {name: second, image: tool, command: [/bin/app, two], capabilities: [all]}\n\
 services:\n  - name: web\n    image: app\n    capabilities.add: [CAP_SYS_ADMIN]\n    binds.add: [/var:/var:ro]\n    env: [B=2]\n    uid: www-data\n    restart: {policy: on-failure, initialDelayMs: 500}\n";
-    let sys = f.build(yaml).unwrap();
+    let sys = f.build(yaml).expect("test step");
     let t = &sys.rootfs;
     assert!(
         t.get("containers/onboot/000-first/rootfs/bin/app")
@@ -306,7 +318,7 @@ services:\n  - name: web\n    image: app\n    capabilities.add: [CAP_SYS_ADMIN]\
     assert_eq!(
         second["process"]["capabilities"]["effective"]
             .as_array()
-            .unwrap()
+            .expect("test step")
             .len(),
         41
     );
@@ -321,15 +333,15 @@ services:\n  - name: web\n    image: app\n    capabilities.add: [CAP_SYS_ADMIN]\
     assert!(
         web["process"]["env"][1]
             .as_str()
-            .unwrap()
+            .expect("test step")
             .starts_with("PATH=")
     );
     assert_eq!(web["process"]["user"]["uid"], 33);
     assert_eq!(web["root"]["readonly"], true);
-    let mounts = web["mounts"].as_array().unwrap();
+    let mounts = web["mounts"].as_array().expect("test step");
     let dests: Vec<&str> = mounts
         .iter()
-        .map(|m| m["destination"].as_str().unwrap())
+        .map(|m| m["destination"].as_str().expect("test step"))
         .collect();
     assert_eq!(
         dests,
@@ -348,14 +360,14 @@ services:\n  - name: web\n    image: app\n    capabilities.add: [CAP_SYS_ADMIN]\
     assert!(
         mounts[0]["options"]
             .as_array()
-            .unwrap()
+            .expect("test step")
             .contains(&json!("ro"))
     );
     let ns: Vec<&str> = web["linux"]["namespaces"]
         .as_array()
-        .unwrap()
+        .expect("test step")
         .iter()
-        .map(|n| n["type"].as_str().unwrap())
+        .map(|n| n["type"].as_str().expect("test step"))
         .collect();
     assert_eq!(ns, ["network", "pid", "mount", "cgroup"]);
     let runtime = json_at(t, "containers/services/web/runtime.json");
@@ -372,7 +384,7 @@ services:\n  - name: web\n    image: app\n    capabilities.add: [CAP_SYS_ADMIN]\
     let system = json_at(t, "etc/cairn/system.json");
     assert_eq!(system["services"], json!(["web"]));
     assert_eq!(
-        t.get("init").unwrap().kind,
+        t.get("init").expect("test step").kind,
         Kind::Symlink("sbin/init".into())
     );
     assert_eq!(text(t, "etc/hostname"), "cairn\n");
@@ -399,24 +411,24 @@ fn files_and_volumes_follow_linuxkit() {
         &[layer(&[E::File("bin/app", b"a")])],
         json!({"Cmd": ["/bin/app"]}),
     );
-    std::fs::write(f.work.path().join("motd.txt"), "hello\n").unwrap();
+    std::fs::write(f.work.path().join("motd.txt"), "hello\n").expect("test step");
     let yaml = "init: [init]\n\
 services:\n  - {name: app, image: app, binds: [\"cache:/cache\", \"seed:/seed:ro\"]}\n\
 volumes:\n  - {name: cache}\n  - {name: seed, image: data, readonly: true}\n\
 files:\n  - {path: etc/motd, source: motd.txt, mode: \"0644\"}\n  - {path: /srv/www/index.html, contents: hi, uid: app}\n  - {path: var/lib/x, directory: true}\n  - {path: etc/hostname, contents: box}\n  - {path: bin/sh, symlink: /bin/busybox}\n  - {path: etc/none, source: missing.txt, optional: true}\n";
-    let sys = f.build(yaml).unwrap();
+    let sys = f.build(yaml).expect("test step");
     let t = &sys.rootfs;
     assert_eq!(text(t, "etc/motd"), "hello\n");
-    assert_eq!(t.get("etc/motd").unwrap().mode, 0o644);
+    assert_eq!(t.get("etc/motd").expect("test step").mode, 0o644);
     assert_eq!(
-        t.get("etc").unwrap().mode,
+        t.get("etc").expect("test step").mode,
         0o755,
         "an existing directory keeps its mode"
     );
-    let www = t.get("srv/www").unwrap();
+    let www = t.get("srv/www").expect("test step");
     assert_eq!((www.mode, www.uid), (0o700, 100));
-    assert_eq!(t.get("srv/www/index.html").unwrap().mode, 0o600);
-    assert_eq!(t.get("var/lib/x").unwrap().mode, 0o700);
+    assert_eq!(t.get("srv/www/index.html").expect("test step").mode, 0o600);
+    assert_eq!(t.get("var/lib/x").expect("test step").mode, 0o700);
     assert_eq!(text(t, "etc/hostname"), "box");
     assert!(t.get("etc/none").is_none());
     assert_eq!(text(t, "containers/volumes/seed/lower/seed"), "s");
@@ -424,9 +436,9 @@ files:\n  - {path: etc/motd, source: motd.txt, mode: \"0644\"}\n  - {path: /srv/
     let app = json_at(t, "containers/services/app/config.json");
     let sources: Vec<&str> = app["mounts"]
         .as_array()
-        .unwrap()
+        .expect("test step")
         .iter()
-        .map(|m| m["source"].as_str().unwrap())
+        .map(|m| m["source"].as_str().expect("test step"))
         .collect();
     assert!(
         sources.contains(&"/containers/volumes/cache/merged"),
@@ -471,8 +483,8 @@ fn only_needed_kernel_modules_go_in_with_their_dependencies_first() {
     kernel_image(&mut f);
     let sys = f
         .build("kernel: {image: kernel, cmdline: console=ttyS0, modules: [a, ext4]}\n")
-        .unwrap();
-    let k = sys.kernel.as_ref().unwrap();
+        .expect("test step");
+    let k = sys.kernel.as_ref().expect("test step");
     assert_eq!(
         (k.version.as_str(), k.cmdline.as_str()),
         ("6.1.0-test", "console=ttyS0")
@@ -481,9 +493,9 @@ fn only_needed_kernel_modules_go_in_with_their_dependencies_first() {
     sys.rootfs
         .contents()
         .open(&k.kernel)
-        .unwrap()
+        .expect("test step")
         .read_to_string(&mut bytes)
-        .unwrap();
+        .expect("test step");
     assert_eq!(bytes, "bzImage");
     let t = &sys.rootfs;
     assert_eq!(
@@ -515,10 +527,10 @@ fn the_same_inputs_give_the_same_tree() {
     let yaml = "services:\n  - {name: app, image: app, capabilities: [all]}\n";
     let tar_of = |sys: &System| {
         let mut out = Vec::new();
-        cairn::fstree::tar::write_tree_tar(&mut out, &sys.rootfs, 0).unwrap();
+        cairn::fstree::tar::write_tree_tar(&mut out, &sys.rootfs, 0).expect("test step");
         out
     };
-    let a = tar_of(&f.build(yaml).unwrap());
-    let b = tar_of(&f.build(yaml).unwrap());
+    let a = tar_of(&f.build(yaml).expect("test step"));
+    let b = tar_of(&f.build(yaml).expect("test step"));
     assert_eq!(a, b);
 }

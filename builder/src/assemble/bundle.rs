@@ -66,7 +66,7 @@ pub fn add_all(
                 Some(text) => {
                     parse_image_label(&image, text).map_err(|source| AssembleError::Label {
                         image: image.clone(),
-                        source,
+                        source: Box::new(source),
                     })?
                 }
                 None => Image::default(),

@@ -144,7 +144,7 @@ fn extract(
             .open_blob(&digest)
             .map_err(|source| AssembleError::Store {
                 image: parts.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let mut buffered = io::BufReader::new(file);
         let reader = super::layers::decompressor(&mut buffered).map_err(read_err)?;
@@ -299,7 +299,7 @@ fn copy_modules(
             .map_err(|source| {
                 CopyFail::Place(AssembleError::Place {
                     path: format!("/{base}/{path}"),
-                    source,
+                    source: Box::new(source),
                 })
             })?;
         let needs = index

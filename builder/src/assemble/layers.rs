@@ -27,7 +27,7 @@ pub struct ImageParts {
 pub fn read_image(store: &Store, name: &str, digest: &Digest) -> Result<ImageParts, AssembleError> {
     let store_err = |source| AssembleError::Store {
         image: name.to_string(),
-        source,
+        source: Box::new(source),
     };
     let Manifest::Image(manifest) = store.read_manifest(digest).map_err(store_err)? else {
         return Err(AssembleError::NotPlatformManifest {
@@ -61,7 +61,7 @@ pub fn unpack(
             .open_blob(&digest)
             .map_err(|source| AssembleError::Store {
                 image: image.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let mut ctx = Layer {
             image: &image.name,
@@ -116,7 +116,7 @@ impl LayerFail {
                 image: l.image.to_string(),
                 layer: l.digest.clone(),
                 path,
-                source,
+                source: Box::new(source),
             },
         }
     }

@@ -81,7 +81,7 @@ pub enum AssembleError {
     Store {
         image: String,
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     #[error(
         "image {image}: {digest} is not a platform image manifest; pass the manifest for the target platform"
@@ -123,13 +123,13 @@ pub enum AssembleError {
         layer: Digest,
         path: String,
         #[source]
-        source: TreeError,
+        source: Box<TreeError>,
     },
     #[error("image {image}: its org.mobyproject.config label is invalid")]
     Label {
         image: String,
         #[source]
-        source: LoadError,
+        source: Box<LoadError>,
     },
     #[error("{section} ({name}): {message}")]
     Container {
@@ -156,7 +156,7 @@ pub enum AssembleError {
     Place {
         path: String,
         #[source]
-        source: TreeError,
+        source: Box<TreeError>,
     },
     #[error("cannot store {what} in the temporary build folder")]
     Content {
@@ -265,7 +265,7 @@ fn put_bytes(tree: &mut Tree, path: &str, bytes: &[u8], mode: u32) -> Result<(),
     tree.add_file(path, &mut r, mode, 0, 0)
         .map_err(|source| AssembleError::Place {
             path: path.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(())
 }
@@ -274,7 +274,7 @@ fn put_dir(tree: &mut Tree, path: &str, mode: u32) -> Result<(), AssembleError> 
     tree.insert(path, crate::fstree::Entry::dir(mode))
         .map_err(|source| AssembleError::Place {
             path: path.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(())
 }

@@ -57,7 +57,7 @@ pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
         )
         .map_err(|source| AssembleError::Place {
             path: "/init".into(),
-            source,
+            source: Box::new(source),
         })?;
     }
     for (path, text) in [
