@@ -1,19 +1,23 @@
-//! The boot sequence: mount the system filesystems, set the hostname, then
-//! reap zombies until a signal asks to stop. Written against [`Sys`] only, so
-//! the tests below run it on the host against a recording fake.
+//! The boot sequence: from the initramfs move the root to a tmpfs and switch
+//! to it, mount the system filesystems, set the hostname, load modules, bring
+//! up `lo`, run the onboot containers, start containerd and the services, then
+//! supervise until a signal or a request asks to stop. Written against [`Sys`]
+//! only, so the tests run it on the host against a recording fake.
 
 use std::io;
+use std::time::Duration;
 
 use rustix::io::Errno;
 use rustix::mount::MountFlags;
 
 use crate::sys::{Mount, Shutdown, Signal, Sys};
+use crate::{oneshot, request, services, stage1, system};
 
 const HIDDEN: MountFlags = MountFlags::NOSUID.union(MountFlags::NODEV);
 const HIDDEN_NOEXEC: MountFlags = HIDDEN.union(MountFlags::NOEXEC);
 
 /// What PID 1 mounts, in order: each target's parent is mounted before it.
-pub const MOUNTS: &[Mount] = &[
+pub const MOUNTS: &[Mount<'static>] = &[
     mount("proc", "/proc", "proc", HIDDEN_NOEXEC, "", true),
     mount("sysfs", "/sys", "sysfs", HIDDEN_NOEXEC, "", true),
     mount(
@@ -55,7 +59,7 @@ const fn mount(
     flags: MountFlags,
     data: &'static str,
     required: bool,
-) -> Mount {
+) -> Mount<'static> {
     Mount {
         source,
         target,
@@ -97,30 +101,59 @@ pub fn log(sys: &mut impl Sys, message: &str) {
 }
 
 /// Boots, supervises, and returns how the system must stop: as asked by a
-/// signal, or power off after a fatal error.
+/// signal or a request, or power off after a fatal error. The services are
+/// stopped and the onshutdown containers have run when it returns.
 pub fn run(sys: &mut impl Sys) -> Shutdown {
     log(sys, "starting");
-    if let Err(fatal) = setup(sys) {
-        log(sys, &format!("fatal: {fatal}"));
-        log(
-            sys,
-            "the system cannot run without it; check the kernel configuration (cairn kernel check)",
-        );
-        return Shutdown::PowerOff;
-    }
-    log(sys, "ready");
-    supervise(sys)
-}
-
-/// Mounts the system filesystems and sets the hostname.
-pub fn setup(sys: &mut impl Sys) -> Result<(), Fatal> {
     if let Err(e) = sys.disable_ctrl_alt_del() {
         log(
             sys,
             &format!("warning: Ctrl-Alt-Del stays a hard reboot: {e}"),
         );
     }
-    for m in MOUNTS {
+    let mounted = match stage1::switch_if_initramfs(sys) {
+        Ok(mounted) => mounted,
+        Err(fatal) => return fatal_stop(sys, &fatal),
+    };
+    if let Err(fatal) = setup(sys, &mounted) {
+        return fatal_stop(sys, &fatal);
+    }
+    stage1::load_modules(sys);
+    stage1::loopback(sys);
+    if let Err(e) = sys.mkdir(request::DIR) {
+        log(
+            sys,
+            &format!("warning: cannot create {}: {e}", request::DIR),
+        );
+    }
+    let system = system::load(sys);
+    log(sys, "ready");
+    let mut how = oneshot::run_all(sys, oneshot::ONBOOT);
+    let mut services = services::Services::load(sys, &system);
+    if how.is_none() {
+        services.start_all(sys);
+        how = Some(supervise(sys, &mut services));
+    }
+    let how = how.unwrap_or(Shutdown::PowerOff);
+    log(sys, &format!("{} requested", how.noun()));
+    services.stop_all(sys);
+    oneshot::run_all(sys, oneshot::ONSHUTDOWN);
+    how
+}
+
+fn fatal_stop(sys: &mut impl Sys, fatal: &Fatal) -> Shutdown {
+    log(sys, &format!("fatal: {fatal}"));
+    log(
+        sys,
+        "the system cannot run without it; check the kernel configuration (cairn kernel check)",
+    );
+    Shutdown::PowerOff
+}
+
+/// Mounts the system filesystems but those `mounted` already, and sets the
+/// hostname.
+pub fn setup(sys: &mut impl Sys, mounted: &[&str]) -> Result<(), Fatal> {
+    for m in MOUNTS.iter().filter(|m| !mounted.contains(&m.target)) {
         match mount_one(sys, m) {
             Ok(()) => {}
             Err(fatal) if m.required => return Err(fatal),
@@ -143,7 +176,7 @@ pub fn setup(sys: &mut impl Sys) -> Result<(), Fatal> {
     Ok(())
 }
 
-fn mount_one(sys: &mut impl Sys, m: &Mount) -> Result<(), Fatal> {
+pub fn mount_one(sys: &mut impl Sys, m: &Mount<'_>) -> Result<(), Fatal> {
     let fail = |what: &str, source| Fatal {
         what: format!("cannot {what} {} ({})", m.target, m.fstype),
         source,
@@ -179,27 +212,45 @@ pub fn hostname(file: Option<&str>) -> String {
     if usable { line } else { DEFAULT_HOSTNAME }.to_string()
 }
 
-/// Reaps zombies until a signal asks the system to stop.
-pub fn supervise(sys: &mut impl Sys) -> Shutdown {
+/// How a signal asks the system to stop (busybox's convention), if it does.
+pub fn signal_stop(signal: Signal) -> Option<Shutdown> {
+    match signal {
+        Signal::Child => None,
+        Signal::Term | Signal::Int => Some(Shutdown::Reboot),
+        Signal::Usr1 => Some(Shutdown::Halt),
+        Signal::Usr2 => Some(Shutdown::PowerOff),
+    }
+}
+
+/// Reaps zombies, restarts services and watches for requests until a signal
+/// or a request asks the system to stop.
+pub fn supervise(sys: &mut impl Sys, services: &mut services::Services) -> Shutdown {
     loop {
-        let how = match sys.wait_signal() {
-            Signal::Child => {
-                reap_all(sys);
-                continue;
+        if let Some(how) = services.pending.take() {
+            return how;
+        }
+        let timeout = services.next_wakeup(sys.uptime());
+        if let Some(signal) = sys.wait_signal(Some(timeout)) {
+            if let Some(how) = signal_stop(signal) {
+                // Children that exited just before the signal are reaped all the same.
+                reap_all(sys, services);
+                return how;
             }
-            Signal::Term | Signal::Int => Shutdown::Reboot,
-            Signal::Usr1 => Shutdown::Halt,
-            Signal::Usr2 => Shutdown::PowerOff,
-        };
-        // Children that exited just before the signal are reaped all the same.
-        reap_all(sys);
-        return how;
+            reap_all(sys, services);
+        }
+        if let Some(how) = request::take(sys) {
+            return how;
+        }
+        services.tick(sys);
     }
 }
 
 /// Reaps every child that has exited.
-pub fn reap_all(sys: &mut impl Sys) {
+pub fn reap_all(sys: &mut impl Sys, services: &mut services::Services) {
     while let Some(exited) = sys.reap() {
+        if services.reaped(sys, &exited) {
+            continue;
+        }
         let how = match exited.code {
             Some(code) => format!("exit code {code}"),
             None => "killed by a signal".to_string(),
@@ -208,16 +259,43 @@ pub fn reap_all(sys: &mut impl Sys) {
     }
 }
 
-/// Syncs and stops the system. Returns only when the kernel refused both
-/// `how` and, as a fallback, halting.
+/// Sends every other process SIGTERM then SIGKILL, syncs, unmounts and stops
+/// the system. Returns only when the kernel refused both `how` and, as a
+/// fallback, halting.
 pub fn stop(sys: &mut impl Sys, how: Shutdown) {
-    log(sys, &format!("syncing filesystems and {}", how.verb()));
+    log(sys, "stopping every remaining process");
+    let _ = sys.kill(-1, rustix::process::Signal::TERM.as_raw());
+    wait_for_children(sys, KILL_GRACE);
+    let _ = sys.kill(-1, rustix::process::Signal::KILL.as_raw());
+    wait_for_children(sys, Duration::from_millis(200));
+    log(sys, &format!("syncing, unmounting and {}", how.verb()));
+    sys.sync();
+    sys.unmount_all();
     sys.sync();
     let err = sys.reboot(how);
     log(sys, &format!("{} failed: {err}", how.verb()));
     if how != Shutdown::Halt {
         let err = sys.reboot(Shutdown::Halt);
         log(sys, &format!("halting failed: {err}"));
+    }
+}
+
+/// How long the last processes get between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(1);
+
+/// Reaps children for up to `limit`, returning early when none is left.
+fn wait_for_children(sys: &mut impl Sys, limit: Duration) {
+    let end = sys.uptime() + limit;
+    loop {
+        while let Some(_exited) = sys.reap() {}
+        if !sys.has_children() {
+            return;
+        }
+        let now = sys.uptime();
+        if now >= end {
+            return;
+        }
+        sys.wait_signal(Some(end - now));
     }
 }
 

@@ -1,109 +1,8 @@
-use std::collections::{HashMap, VecDeque};
-use std::io;
-use std::time::Duration;
-
 use rustix::io::Errno;
 
 use super::*;
+use crate::fake::Fake;
 use crate::sys::Exited;
-
-/// Records every call; signals, zombies, files and failures are scripted.
-#[derive(Debug, Default)]
-struct Fake {
-    calls: Vec<String>,
-    lines: Vec<String>,
-    signals: VecDeque<Signal>,
-    zombies: VecDeque<Exited>,
-    files: HashMap<String, String>,
-    failing_mounts: HashMap<String, Errno>,
-    refuse_reboot: bool,
-    millis: u64,
-}
-
-impl Fake {
-    fn with_signals(signals: &[Signal]) -> Fake {
-        Fake {
-            signals: signals.iter().copied().collect(),
-            ..Fake::default()
-        }
-    }
-
-    fn calls_starting(&self, prefix: &str) -> Vec<&str> {
-        self.calls
-            .iter()
-            .filter(|c| c.starts_with(prefix))
-            .map(String::as_str)
-            .collect()
-    }
-}
-
-impl Sys for Fake {
-    fn uptime(&self) -> Duration {
-        Duration::from_millis(self.millis)
-    }
-    fn console(&mut self, line: &str) {
-        self.millis += 7;
-        self.lines.push(line.to_string());
-    }
-    fn attach_console(&mut self) -> io::Result<()> {
-        self.calls.push("attach_console".into());
-        Ok(())
-    }
-    fn mkdir(&mut self, path: &str) -> io::Result<()> {
-        self.calls.push(format!("mkdir {path}"));
-        if path == "/sys" {
-            return Err(Errno::EXIST.into());
-        }
-        Ok(())
-    }
-    fn mount(&mut self, m: &Mount) -> io::Result<()> {
-        self.calls
-            .push(format!("mount {} {} {}", m.fstype, m.target, m.data));
-        match self.failing_mounts.get(m.target) {
-            Some(errno) => Err((*errno).into()),
-            None => Ok(()),
-        }
-    }
-    fn read_file(&mut self, path: &str) -> io::Result<String> {
-        self.files
-            .get(path)
-            .cloned()
-            .ok_or_else(|| Errno::NOENT.into())
-    }
-    fn set_hostname(&mut self, name: &str) -> io::Result<()> {
-        self.calls.push(format!("hostname {name}"));
-        Ok(())
-    }
-    fn disable_ctrl_alt_del(&mut self) -> io::Result<()> {
-        self.calls.push("cad off".into());
-        Ok(())
-    }
-    fn wait_signal(&mut self) -> Signal {
-        let signal = self
-            .signals
-            .pop_front()
-            .expect("the test scripts a stop signal");
-        self.calls.push(format!("signal {signal:?}"));
-        signal
-    }
-    fn reap(&mut self) -> Option<Exited> {
-        let exited = self.zombies.pop_front()?;
-        self.calls.push(format!("reap {}", exited.pid));
-        Some(exited)
-    }
-    fn sync(&mut self) {
-        self.calls.push("sync".into());
-    }
-    fn reboot(&mut self, how: Shutdown) -> io::Error {
-        self.calls.push(format!("reboot {how:?}"));
-        if self.refuse_reboot {
-            Errno::PERM.into()
-        } else {
-            // The real call does not return; the fake reports that it did nothing else.
-            io::Error::other("stopped")
-        }
-    }
-}
 
 #[test]
 fn mounts_come_in_order_with_each_parent_before_its_children() {
@@ -114,8 +13,8 @@ fn mounts_come_in_order_with_each_parent_before_its_children() {
         mounts,
         [
             "mount proc /proc ",
-            "mount sysfs /sys ",
             "mount devtmpfs /dev mode=0755",
+            "mount sysfs /sys ",
             "mount devpts /dev/pts mode=0620,gid=5,ptmxmode=0666",
             "mount tmpfs /dev/shm mode=1777",
             "mount tmpfs /run mode=0755",
@@ -217,25 +116,38 @@ fn zombies_are_reaped_until_a_stop_signal_arrives() {
 
 #[test]
 fn stopping_syncs_before_the_reboot_call() {
-    let mut sys = Fake::default();
+    let mut sys = Fake::new();
     stop(&mut sys, Shutdown::PowerOff);
-    assert_eq!(sys.calls[..2], ["sync", "reboot PowerOff"]);
+    assert_eq!(
+        sys.calls[..6],
+        [
+            "kill -1 15",
+            "kill -1 9",
+            "sync",
+            "unmount_all",
+            "sync",
+            "reboot PowerOff"
+        ]
+    );
 }
 
 #[test]
 fn a_refused_reboot_falls_back_to_halting() {
     let mut sys = Fake {
         refuse_reboot: true,
-        ..Fake::default()
+        ..Fake::new()
     };
     stop(&mut sys, Shutdown::Reboot);
-    assert_eq!(sys.calls, ["sync", "reboot Reboot", "reboot Halt"]);
+    assert_eq!(
+        sys.calls_starting("reboot "),
+        ["reboot Reboot", "reboot Halt"]
+    );
     assert!(sys.lines.iter().any(|l| l.contains("rebooting failed")));
 }
 
 #[test]
 fn a_failed_required_mount_powers_off_with_a_clear_message() {
-    let mut sys = Fake::with_signals(&[]);
+    let mut sys = Fake::new();
     sys.failing_mounts.insert("/proc".into(), Errno::NODEV);
     assert_eq!(run(&mut sys), Shutdown::PowerOff);
     assert!(sys.calls_starting("mount sysfs").is_empty());
@@ -280,7 +192,7 @@ fn a_mount_the_kernel_already_made_is_not_an_error() {
 fn log_lines_carry_a_monotonic_timestamp() {
     let mut sys = Fake {
         millis: 1234,
-        ..Fake::default()
+        ..Fake::new()
     };
     log(&mut sys, "hello");
     sys.millis = 123_456;

@@ -1,45 +1,62 @@
-//! [`Sys`] on the real kernel, through rustix's raw system calls and
-//! signal-hook's self-pipe (no `unsafe` in this crate).
+//! [`Sys`] on the real kernel, through rustix's raw system calls, signal-hook's
+//! handlers and containerd's API (no `unsafe` in this crate).
 
 use std::ffi::CString;
+use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rustix::fs::{Mode, OFlags};
-use rustix::process::WaitOptions;
+use rustix::mount::UnmountFlags;
+use rustix::process::{Pid, WaitOptions};
 use rustix::system::RebootCommand;
 use rustix::time::ClockId;
-use signal_hook::consts::signal::{SIGCHLD, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
-use signal_hook::iterator::Signals;
 
-use crate::sys::{Exited, Mount, Shutdown, Signal, Sys};
+use crate::containerd;
+use crate::linux_signals::Signals;
+use crate::sys::{Exited, Mount, Shutdown, Signal, Status, Sys, Task};
+use crate::{linux_log, linux_net, linux_root};
+
+/// Children get a PATH: the kernel starts init with none.
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The running kernel.
 #[derive(Debug)]
 pub struct Linux {
     signals: Signals,
+    containerd: Option<containerd::Client>,
 }
 
 impl Linux {
-    /// Installs the signal handlers. The kernel drops signals to PID 1 that
-    /// have no handler, so this comes first: a SIGTERM sent while booting is
-    /// then queued, not lost.
+    /// Installs the signal handlers first of all (see [`Signals::new`]).
     pub fn new() -> io::Result<Linux> {
-        let signals = Signals::new([SIGCHLD, SIGTERM, SIGINT, SIGUSR1, SIGUSR2])?;
-        Ok(Linux { signals })
+        Ok(Linux {
+            signals: Signals::new()?,
+            containerd: None,
+        })
+    }
+
+    fn client(&mut self) -> io::Result<&mut containerd::Client> {
+        if self.containerd.is_none() {
+            self.containerd = Some(containerd::Client::new()?);
+        }
+        self.containerd
+            .as_mut()
+            .ok_or_else(|| io::Error::other("no containerd client"))
     }
 }
 
-fn signal(raw: i32) -> Option<Signal> {
-    Some(match raw {
-        SIGCHLD => Signal::Child,
-        SIGTERM => Signal::Term,
-        SIGINT => Signal::Int,
-        SIGUSR1 => Signal::Usr1,
-        SIGUSR2 => Signal::Usr2,
-        _ => return None,
-    })
+fn status(s: std::process::ExitStatus) -> Status {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => Status::Code(c),
+        (None, Some(sig)) => Status::Signal(sig),
+        (None, None) => Status::Code(-1),
+    }
 }
 
 impl Sys for Linux {
@@ -74,10 +91,13 @@ impl Sys for Linux {
     }
 
     fn mkdir(&mut self, path: &str) -> io::Result<()> {
-        Ok(rustix::fs::mkdir(path, Mode::from_raw_mode(0o755))?)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(path)
     }
 
-    fn mount(&mut self, m: &Mount) -> io::Result<()> {
+    fn mount(&mut self, m: &Mount<'_>) -> io::Result<()> {
         let data = if m.data.is_empty() {
             None
         } else {
@@ -96,6 +116,26 @@ impl Sys for Linux {
         std::fs::read_to_string(path)
     }
 
+    fn write_file(&mut self, path: &str, contents: &str) -> io::Result<()> {
+        std::fs::write(path, contents)
+    }
+
+    fn exists(&mut self, path: &str) -> bool {
+        Path::new(path).exists()
+    }
+
+    fn remove_file(&mut self, path: &str) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn list_dir(&mut self, path: &str) -> io::Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     fn set_hostname(&mut self, name: &str) -> io::Result<()> {
         Ok(rustix::system::sethostname(name.as_bytes())?)
     }
@@ -104,13 +144,82 @@ impl Sys for Linux {
         Ok(rustix::system::reboot(RebootCommand::CadOff)?)
     }
 
-    fn wait_signal(&mut self) -> Signal {
-        // `forever` ends only if the handle is closed, which nothing does;
-        // powering off then beats spinning.
-        self.signals
-            .forever()
-            .find_map(signal)
-            .unwrap_or(Signal::Usr2)
+    fn root_fstype(&mut self) -> io::Result<String> {
+        let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+        linux_root::root_fstype(&info)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no line for /"))
+    }
+
+    fn move_root(&mut self, new_root: &str) -> io::Result<u64> {
+        linux_root::move_tree(Path::new("/"), Path::new(new_root))
+    }
+
+    fn switch_root(&mut self, new_root: &str) -> io::Error {
+        linux_root::switch_root(new_root)
+    }
+
+    fn kernel_release(&mut self) -> String {
+        rustix::system::uname()
+            .release()
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn load_module(&mut self, path: &str) -> io::Result<()> {
+        let file = std::fs::File::open(path)?;
+        Ok(rustix::system::finit_module(&file, c"", 0)?)
+    }
+
+    fn loopback_up(&mut self) -> io::Result<()> {
+        linux_net::loopback_up()
+    }
+
+    fn run(&mut self, argv: &[&str]) -> io::Result<Status> {
+        let (program, args) = argv.split_first().ok_or(io::ErrorKind::InvalidInput)?;
+        let s = Command::new(program)
+            .args(args)
+            .env("PATH", PATH)
+            .status()?;
+        Ok(status(s))
+    }
+
+    fn spawn(&mut self, argv: &[&str], log: &str) -> io::Result<i32> {
+        let (program, args) = argv.split_first().ok_or(io::ErrorKind::InvalidInput)?;
+        let out = OpenOptions::new().create(true).append(true).open(log)?;
+        let child = Command::new(program)
+            .args(args)
+            .env("PATH", PATH)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
+        // Reaped by `reap` with every other child; dropping a Child does not wait.
+        Ok(i32::try_from(child.id()).unwrap_or(-1))
+    }
+
+    fn kill(&mut self, pid: i32, signal: i32) -> io::Result<()> {
+        let sig =
+            rustix::process::Signal::from_named_raw(signal).ok_or(io::ErrorKind::InvalidInput)?;
+        if pid == -1 {
+            // kill(-1): every process but this one, found in /proc (kernel
+            // threads ignore the signal).
+            for entry in std::fs::read_dir("/proc")?.flatten() {
+                let other = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<i32>().ok());
+                if let Some(p) = other.filter(|p| *p > 1).and_then(Pid::from_raw) {
+                    let _ = rustix::process::kill_process(p, sig);
+                }
+            }
+            return Ok(());
+        }
+        let pid = Pid::from_raw(pid).ok_or(io::ErrorKind::InvalidInput)?;
+        Ok(rustix::process::kill_process(pid, sig)?)
+    }
+
+    fn wait_signal(&mut self, timeout: Option<Duration>) -> Option<Signal> {
+        self.signals.wait(timeout)
     }
 
     fn reap(&mut self) -> Option<Exited> {
@@ -122,8 +231,64 @@ impl Sys for Linux {
         })
     }
 
+    fn has_children(&mut self) -> bool {
+        // ECHILD is the only error waitid gives for "no children".
+        rustix::process::waitid(
+            rustix::process::WaitId::All,
+            rustix::process::WaitIdOptions::EXITED
+                | rustix::process::WaitIdOptions::NOHANG
+                | rustix::process::WaitIdOptions::NOWAIT,
+        )
+        .is_ok()
+    }
+
+    fn containerd_ready(&mut self, socket: &str) -> io::Result<()> {
+        self.client()?.ready(socket)
+    }
+
+    fn service_create(&mut self, name: &str, bundle: &str) -> io::Result<()> {
+        let config = std::fs::read_to_string(format!("{bundle}/config.json"))?;
+        let spec = containerd::spec_for(&config, bundle)?;
+        self.client()?.create(name, spec)
+    }
+
+    fn service_start(&mut self, name: &str) -> io::Result<u32> {
+        let fifo = linux_log::fifo_for(name)?;
+        self.client()?.start(name, &fifo)
+    }
+
+    fn service_tasks(&mut self) -> io::Result<Vec<Task>> {
+        self.client()?.tasks()
+    }
+
+    fn service_kill(&mut self, name: &str, signal: i32) -> io::Result<()> {
+        self.client()?.kill(name, signal)
+    }
+
+    fn service_delete(&mut self, name: &str) -> io::Result<u32> {
+        self.client()?.delete(name)
+    }
+
     fn sync(&mut self) {
         rustix::fs::sync();
+    }
+
+    fn unmount_all(&mut self) {
+        let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
+            return;
+        };
+        let targets: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(1))
+            .filter(|t| *t != "/")
+            .collect();
+        // Innermost (last mounted) first; busy ones are detached.
+        for t in targets.iter().rev() {
+            let t = t.replace("\\040", " ");
+            if rustix::mount::unmount(t.as_str(), UnmountFlags::empty()).is_err() {
+                let _ = rustix::mount::unmount(t.as_str(), UnmountFlags::DETACH);
+            }
+        }
     }
 
     fn reboot(&mut self, how: Shutdown) -> io::Error {

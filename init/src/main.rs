@@ -7,11 +7,28 @@
 #![forbid(unsafe_code)]
 
 mod boot;
+mod containerd;
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod flow_tests;
 mod linux;
+mod linux_log;
+mod linux_net;
+mod linux_root;
+mod linux_signals;
+mod oneshot;
+mod request;
+mod restart;
+mod runtime;
+mod services;
+mod stage1;
 mod sys;
+mod system;
 
 use std::process::ExitCode;
 
+use boot::log;
 use linux::Linux;
 use sys::{Signal, Sys};
 
@@ -41,9 +58,13 @@ fn main() -> ExitCode {
     let how = boot::run(&mut sys);
     boot::stop(&mut sys, how);
     // The kernel refused to stop: keep reaping, since exiting panics it.
+    log(
+        &mut sys,
+        "halted: the kernel refused to stop; reaping children until it is switched off",
+    );
     loop {
-        if sys.wait_signal() == Signal::Child {
-            boot::reap_all(&mut sys);
+        if sys.wait_signal(None) == Some(Signal::Child) {
+            while sys.reap().is_some() {}
         }
     }
 }

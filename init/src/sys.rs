@@ -1,21 +1,21 @@
-//! The system calls PID 1 makes, behind a trait so that the boot sequence in
-//! `boot` runs unchanged against the kernel (`linux::Linux`) and against a
-//! recording fake in unit tests.
+//! The system calls PID 1 makes, behind a trait so that the boot sequence
+//! runs unchanged against the kernel (`linux::Linux`) and against a recording
+//! fake in unit tests (`fake::Fake`).
 
 use std::io;
 use std::time::Duration;
 
 use rustix::mount::MountFlags;
 
-/// One filesystem mount of the boot sequence.
+/// One filesystem mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mount {
-    pub source: &'static str,
-    pub target: &'static str,
-    pub fstype: &'static str,
+pub struct Mount<'a> {
+    pub source: &'a str,
+    pub target: &'a str,
+    pub fstype: &'a str,
     pub flags: MountFlags,
     /// Filesystem options, as `mount -o` takes them.
-    pub data: &'static str,
+    pub data: &'a str,
     /// Whether the system cannot run without it (else a failure is a warning).
     pub required: bool,
 }
@@ -51,6 +51,14 @@ impl Shutdown {
             Shutdown::Reboot => "rebooting",
         }
     }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            Shutdown::Halt => "halt",
+            Shutdown::PowerOff => "poweroff",
+            Shutdown::Reboot => "reboot",
+        }
+    }
 }
 
 /// A reaped child process.
@@ -61,26 +69,98 @@ pub struct Exited {
     pub code: Option<i32>,
 }
 
-/// Everything PID 1 asks of the kernel.
+/// How a process that ran to completion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Code(i32),
+    Signal(i32),
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Code(c) => write!(f, "{c}"),
+            Status::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
+/// A containerd task of a service, as containerd lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub name: String,
+    /// Still created or running (not stopped).
+    pub alive: bool,
+}
+
+/// Everything PID 1 asks of the kernel and of containerd.
 pub trait Sys {
-    /// Monotonic time since boot, for log timestamps.
+    /// Monotonic time since boot, for log timestamps and restart delays.
     fn uptime(&self) -> Duration;
     /// Writes one line to the console; never fails (there may be no console).
     fn console(&mut self, line: &str);
     /// Makes fds 0, 1 and 2 point at /dev/console when the kernel left them
     /// closed (an initramfs without /dev/console).
     fn attach_console(&mut self) -> io::Result<()>;
+    /// Creates a directory and its missing parents; an existing one is fine.
     fn mkdir(&mut self, path: &str) -> io::Result<()>;
-    fn mount(&mut self, mount: &Mount) -> io::Result<()>;
+    fn mount(&mut self, mount: &Mount<'_>) -> io::Result<()>;
     fn read_file(&mut self, path: &str) -> io::Result<String>;
+    fn write_file(&mut self, path: &str, contents: &str) -> io::Result<()>;
+    fn exists(&mut self, path: &str) -> bool;
+    fn remove_file(&mut self, path: &str) -> io::Result<()>;
+    /// The names in a directory, sorted bytewise.
+    fn list_dir(&mut self, path: &str) -> io::Result<Vec<String>>;
     fn set_hostname(&mut self, name: &str) -> io::Result<()>;
     /// Makes Ctrl-Alt-Del send SIGINT to PID 1 instead of rebooting at once.
     fn disable_ctrl_alt_del(&mut self) -> io::Result<()>;
-    /// Blocks until one of the [`Signal`]s arrives.
-    fn wait_signal(&mut self) -> Signal;
+
+    /// The filesystem type of `/`: `rootfs` while running from the initramfs.
+    fn root_fstype(&mut self) -> io::Result<String>;
+    /// Moves every file of `/` (other filesystems mounted on it excluded) into
+    /// `new_root`, one file at a time; returns how many entries moved.
+    fn move_root(&mut self, new_root: &str) -> io::Result<u64>;
+    /// Makes `new_root` the root and executes this init again from it.
+    /// Returns only when that failed.
+    fn switch_root(&mut self, new_root: &str) -> io::Error;
+    /// `uname -r`.
+    fn kernel_release(&mut self) -> String;
+    /// Loads one kernel module file with finit_module(2).
+    fn load_module(&mut self, path: &str) -> io::Result<()>;
+    /// Sets the loopback interface up.
+    fn loopback_up(&mut self) -> io::Result<()>;
+
+    /// Runs a program to completion, its stdio on the console.
+    fn run(&mut self, argv: &[&str]) -> io::Result<Status>;
+    /// Starts a program in the background, its output appended to `log`.
+    fn spawn(&mut self, argv: &[&str], log: &str) -> io::Result<i32>;
+    /// kill(2); pid -1 is every process but PID 1.
+    fn kill(&mut self, pid: i32, signal: i32) -> io::Result<()>;
+    /// Blocks until a signal arrives or `timeout` passes (None: forever).
+    fn wait_signal(&mut self, timeout: Option<Duration>) -> Option<Signal>;
     /// Reaps one exited child; None when none is waiting to be reaped.
     fn reap(&mut self) -> Option<Exited>;
+    /// Whether any child process is left, exited or not.
+    fn has_children(&mut self) -> bool;
+
+    /// Connects to containerd's socket and asks its version.
+    fn containerd_ready(&mut self, socket: &str) -> io::Result<()>;
+    /// Creates (or creates again) the container `name` from the OCI bundle at
+    /// `bundle`, with no snapshotter: its rootfs is `bundle/rootfs`.
+    fn service_create(&mut self, name: &str, bundle: &str) -> io::Result<()>;
+    /// Creates and starts the task of container `name`, its stdout and stderr
+    /// to the console and `/var/log/NAME.log`; returns its pid.
+    fn service_start(&mut self, name: &str) -> io::Result<u32>;
+    /// The tasks containerd knows.
+    fn service_tasks(&mut self) -> io::Result<Vec<Task>>;
+    /// Signals every process of the task `name`.
+    fn service_kill(&mut self, name: &str, signal: i32) -> io::Result<()>;
+    /// Deletes the stopped task `name` and returns its exit status.
+    fn service_delete(&mut self, name: &str) -> io::Result<u32>;
+
     fn sync(&mut self);
+    /// Unmounts everything but `/`, innermost first, detaching busy mounts.
+    fn unmount_all(&mut self);
     /// Stops the system; returns only when the kernel refused.
     fn reboot(&mut self, how: Shutdown) -> io::Error;
 }

@@ -1,0 +1,283 @@
+//! A recording [`Sys`] for unit tests: every call is logged in `calls`;
+//! signals, zombies, files, task exits and failures are scripted.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::io;
+use std::time::Duration;
+
+use rustix::io::Errno;
+
+use crate::sys::{Exited, Mount, Shutdown, Signal, Status, Sys, Task};
+
+const POWEROFF: &str = "/run/cairn/request/poweroff";
+
+#[derive(Debug, Default)]
+pub struct Fake {
+    pub calls: Vec<String>,
+    pub lines: Vec<String>,
+    pub signals: VecDeque<Signal>,
+    pub zombies: VecDeque<Exited>,
+    pub files: BTreeMap<String, String>,
+    pub dirs: BTreeMap<String, Vec<String>>,
+    pub failing_mounts: HashMap<String, Errno>,
+    pub failing_modules: HashSet<String>,
+    /// Exit statuses of `runc run` by bundle path (default 0).
+    pub run_status: HashMap<String, Status>,
+    pub root_fstype: String,
+    pub refuse_reboot: bool,
+    pub no_containerd: bool,
+    /// Services whose task is stopped, with the status `service_delete` gives.
+    pub stopped: HashMap<String, u32>,
+    /// Services that stop on SIGTERM (else only on SIGKILL).
+    pub obey_term: bool,
+    /// Which service exits at which tick (`service_tasks` call number).
+    pub exits_at: Vec<(usize, String, u32)>,
+    pub task_calls: usize,
+    pub millis: u64,
+    pub kernel: String,
+    /// Creates the poweroff request once this service started so often.
+    pub poweroff_after_starts: Option<(String, usize)>,
+    /// Holds that request back until `service_tasks` was called so often.
+    pub request_after_tasks: Option<usize>,
+}
+
+impl Fake {
+    pub fn new() -> Fake {
+        Fake {
+            root_fstype: "tmpfs".into(),
+            kernel: "6.1.0-test".into(),
+            obey_term: true,
+            ..Fake::default()
+        }
+    }
+
+    pub fn with_signals(signals: &[Signal]) -> Fake {
+        Fake {
+            signals: signals.iter().copied().collect(),
+            ..Fake::new()
+        }
+    }
+
+    pub fn calls_starting(&self, prefix: &str) -> Vec<&str> {
+        self.calls
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .map(String::as_str)
+            .collect()
+    }
+
+    pub fn position(&self, call: &str) -> Option<usize> {
+        self.calls.iter().position(|c| c == call)
+    }
+
+    pub fn logged(&self, text: &str) -> bool {
+        self.lines.iter().any(|l| l.contains(text))
+    }
+
+    fn call(&mut self, c: String) {
+        self.calls.push(c);
+    }
+}
+
+impl Sys for Fake {
+    fn uptime(&self) -> Duration {
+        Duration::from_millis(self.millis)
+    }
+    fn console(&mut self, line: &str) {
+        self.millis += 7;
+        self.lines.push(line.to_string());
+    }
+    fn attach_console(&mut self) -> io::Result<()> {
+        self.call("attach_console".into());
+        Ok(())
+    }
+    fn mkdir(&mut self, path: &str) -> io::Result<()> {
+        self.call(format!("mkdir {path}"));
+        if path == "/sys" {
+            return Err(Errno::EXIST.into());
+        }
+        Ok(())
+    }
+    fn mount(&mut self, m: &Mount<'_>) -> io::Result<()> {
+        self.call(format!("mount {} {} {}", m.fstype, m.target, m.data));
+        match self.failing_mounts.get(m.target) {
+            Some(errno) => Err((*errno).into()),
+            None => Ok(()),
+        }
+    }
+    fn read_file(&mut self, path: &str) -> io::Result<String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| Errno::NOENT.into())
+    }
+    fn write_file(&mut self, path: &str, contents: &str) -> io::Result<()> {
+        self.call(format!("write {path}"));
+        self.files.insert(path.into(), contents.into());
+        Ok(())
+    }
+    fn exists(&mut self, path: &str) -> bool {
+        self.files.contains_key(path) || self.dirs.contains_key(path)
+    }
+    fn remove_file(&mut self, path: &str) -> io::Result<()> {
+        self.call(format!("rm {path}"));
+        self.files.remove(path);
+        Ok(())
+    }
+    fn list_dir(&mut self, path: &str) -> io::Result<Vec<String>> {
+        let mut names = self.dirs.get(path).cloned().ok_or(Errno::NOENT)?;
+        names.sort();
+        Ok(names)
+    }
+    fn set_hostname(&mut self, name: &str) -> io::Result<()> {
+        self.call(format!("hostname {name}"));
+        Ok(())
+    }
+    fn disable_ctrl_alt_del(&mut self) -> io::Result<()> {
+        self.call("cad off".into());
+        Ok(())
+    }
+    fn root_fstype(&mut self) -> io::Result<String> {
+        Ok(self.root_fstype.clone())
+    }
+    fn move_root(&mut self, new_root: &str) -> io::Result<u64> {
+        self.call(format!("move_root {new_root}"));
+        Ok(42)
+    }
+    fn switch_root(&mut self, new_root: &str) -> io::Error {
+        self.call(format!("switch_root {new_root}"));
+        Errno::INVAL.into()
+    }
+    fn kernel_release(&mut self) -> String {
+        self.kernel.clone()
+    }
+    fn load_module(&mut self, path: &str) -> io::Result<()> {
+        self.call(format!("insmod {path}"));
+        if self.failing_modules.contains(path) {
+            return Err(Errno::NOEXEC.into());
+        }
+        Ok(())
+    }
+    fn loopback_up(&mut self) -> io::Result<()> {
+        self.call("lo up".into());
+        Ok(())
+    }
+    fn run(&mut self, argv: &[&str]) -> io::Result<Status> {
+        self.call(format!("run {}", argv.join(" ")));
+        let bundle = argv.get(3).copied().unwrap_or("");
+        Ok(self
+            .run_status
+            .get(bundle)
+            .copied()
+            .unwrap_or(Status::Code(0)))
+    }
+    fn spawn(&mut self, argv: &[&str], log: &str) -> io::Result<i32> {
+        self.call(format!("spawn {} > {log}", argv.join(" ")));
+        Ok(77)
+    }
+    fn kill(&mut self, pid: i32, signal: i32) -> io::Result<()> {
+        self.call(format!("kill {pid} {signal}"));
+        if pid == 77 {
+            self.zombies.push_back(Exited { pid, code: Some(0) });
+        }
+        Ok(())
+    }
+    fn wait_signal(&mut self, timeout: Option<Duration>) -> Option<Signal> {
+        let signal = self.signals.pop_front();
+        match signal {
+            Some(s) => self.call(format!("signal {s:?}")),
+            None => match timeout {
+                Some(t) => self.millis += u64::try_from(t.as_millis()).unwrap_or(0),
+                None => self.call("wait forever".into()),
+            },
+        }
+        signal
+    }
+    fn reap(&mut self) -> Option<Exited> {
+        let exited = self.zombies.pop_front()?;
+        self.call(format!("reap {}", exited.pid));
+        Some(exited)
+    }
+    fn has_children(&mut self) -> bool {
+        !self.zombies.is_empty()
+    }
+    fn containerd_ready(&mut self, socket: &str) -> io::Result<()> {
+        self.call(format!("ready {socket}"));
+        if self.no_containerd {
+            return Err(Errno::NOENT.into());
+        }
+        Ok(())
+    }
+    fn service_create(&mut self, name: &str, bundle: &str) -> io::Result<()> {
+        self.call(format!("create {name} {bundle}"));
+        Ok(())
+    }
+    fn service_start(&mut self, name: &str) -> io::Result<u32> {
+        self.call(format!("start {name}"));
+        self.stopped.remove(name);
+        if let Some((n, times)) = &self.poweroff_after_starts
+            && n == name
+            && self.calls_starting(&format!("start {name}")).len() >= *times
+            && self.request_after_tasks.is_none()
+        {
+            self.files.insert(POWEROFF.into(), String::new());
+        }
+        Ok(100)
+    }
+    fn service_tasks(&mut self) -> io::Result<Vec<Task>> {
+        self.task_calls += 1;
+        if self.request_after_tasks == Some(self.task_calls) {
+            self.files.insert(POWEROFF.into(), String::new());
+        }
+        let now: Vec<(String, u32)> = self
+            .exits_at
+            .iter()
+            .filter(|(at, _, _)| *at == self.task_calls)
+            .map(|(_, n, s)| (n.clone(), *s))
+            .collect();
+        for (name, status) in now {
+            self.stopped.insert(name, status);
+        }
+        let started: Vec<String> = self
+            .calls
+            .iter()
+            .filter_map(|c| c.strip_prefix("start ").map(str::to_string))
+            .collect();
+        Ok(started
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|name| Task {
+                alive: !self.stopped.contains_key(&name),
+                name,
+            })
+            .collect())
+    }
+    fn service_kill(&mut self, name: &str, signal: i32) -> io::Result<()> {
+        self.call(format!("service_kill {name} {signal}"));
+        if signal == 9 || self.obey_term {
+            self.stopped
+                .insert(name.into(), 128 + u32::try_from(signal).unwrap_or(0));
+        }
+        Ok(())
+    }
+    fn service_delete(&mut self, name: &str) -> io::Result<u32> {
+        self.call(format!("delete {name}"));
+        Ok(self.stopped.get(name).copied().unwrap_or(0))
+    }
+    fn sync(&mut self) {
+        self.call("sync".into());
+    }
+    fn unmount_all(&mut self) {
+        self.call("unmount_all".into());
+    }
+    fn reboot(&mut self, how: Shutdown) -> io::Error {
+        self.call(format!("reboot {how:?}"));
+        if self.refuse_reboot {
+            Errno::PERM.into()
+        } else {
+            // The real call does not return; the fake reports that it did nothing else.
+            io::Error::other("stopped")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! What the init does before anything else runs: leave the initramfs for a
+//! tmpfs (runc's pivot_root cannot work on the initramfs), load the kernel
+//! modules the image lists, and bring up the loopback interface.
+
+use rustix::mount::MountFlags;
+
+use crate::boot::{Fatal, log, mount_one};
+use crate::sys::{Mount, Sys};
+
+/// Where the new root is mounted while the files move into it.
+pub const NEW_ROOT: &str = "/.cairn-root";
+
+/// The module list of docs/rootfs-layout.md.
+pub const MODULE_LIST: &str = "/etc/cairn/modules";
+
+const STAGE1_MOUNTS: &[Mount<'static>] = &[
+    Mount {
+        source: "proc",
+        target: "/proc",
+        fstype: "proc",
+        flags: MountFlags::NOSUID
+            .union(MountFlags::NODEV)
+            .union(MountFlags::NOEXEC),
+        data: "",
+        required: true,
+    },
+    Mount {
+        source: "devtmpfs",
+        target: "/dev",
+        fstype: "devtmpfs",
+        flags: MountFlags::NOSUID,
+        data: "mode=0755",
+        required: true,
+    },
+];
+
+const NEW_ROOT_MOUNT: Mount<'static> = Mount {
+    source: "tmpfs",
+    target: NEW_ROOT,
+    fstype: "tmpfs",
+    flags: MountFlags::empty(),
+    // The files move one at a time, so the tmpfs never holds more than the
+    // initramfs did; 100% lets it grow to what RAM allows.
+    data: "size=100%,mode=0755",
+    required: true,
+};
+
+/// When `/` is the initramfs, moves every file to a tmpfs and executes the
+/// init again from there (it returns only on failure). On any other root it
+/// returns the mount points it mounted, which stay.
+pub fn switch_if_initramfs(sys: &mut impl Sys) -> Result<Vec<&'static str>, Fatal> {
+    for m in STAGE1_MOUNTS {
+        mount_one(sys, m)?;
+        if m.target == "/dev"
+            && let Err(e) = sys.attach_console()
+        {
+            log(sys, &format!("warning: cannot open /dev/console: {e}"));
+        }
+    }
+    let fstype = sys.root_fstype().map_err(|source| Fatal {
+        what: "cannot read the root filesystem type from /proc/self/mountinfo".into(),
+        source,
+    })?;
+    if fstype != "rootfs" {
+        log(sys, &format!("root filesystem is {fstype}"));
+        return Ok(STAGE1_MOUNTS.iter().map(|m| m.target).collect());
+    }
+    log(
+        sys,
+        "running from the initramfs: moving the root to a tmpfs",
+    );
+    mount_one(sys, &NEW_ROOT_MOUNT)?;
+    let moved = sys.move_root(NEW_ROOT).map_err(|source| Fatal {
+        what: format!("cannot move the initramfs into {NEW_ROOT}"),
+        source,
+    })?;
+    log(
+        sys,
+        &format!("moved {moved} entries; switching root and starting again"),
+    );
+    let source = sys.switch_root(NEW_ROOT);
+    Err(Fatal {
+        what: format!("cannot switch the root to {NEW_ROOT}"),
+        source,
+    })
+}
+
+/// Loads each module of [`MODULE_LIST`] in order; failures are logged and
+/// the boot goes on.
+pub fn load_modules(sys: &mut impl Sys) {
+    let Ok(list) = sys.read_file(MODULE_LIST) else {
+        log(sys, &format!("no {MODULE_LIST}: loading no modules"));
+        return;
+    };
+    let Some(dir) = modules_dir(sys) else {
+        log(
+            sys,
+            "warning: no /lib/modules/VERSION for this kernel: loading no modules",
+        );
+        return;
+    };
+    let (mut loaded, mut failed) = (0, 0);
+    for module in list.lines().map(str::trim) {
+        if module.is_empty() || module.starts_with('#') {
+            continue;
+        }
+        let path = format!("{dir}/{module}");
+        match sys.load_module(&path) {
+            Ok(()) => loaded += 1,
+            // Built in, or loaded already as a dependency.
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error()) => {
+                loaded += 1;
+            }
+            Err(e) => {
+                failed += 1;
+                log(sys, &format!("warning: cannot load module {module}: {e}"));
+            }
+        }
+    }
+    log(
+        sys,
+        &format!("loaded {loaded} modules from {dir} ({failed} failed)"),
+    );
+}
+
+/// `/lib/modules/$(uname -r)`, or the only directory in `/lib/modules` when
+/// the builder named it differently.
+fn modules_dir(sys: &mut impl Sys) -> Option<String> {
+    let release = sys.kernel_release();
+    let own = format!("/lib/modules/{release}");
+    if sys.exists(&own) {
+        return Some(own);
+    }
+    match sys.list_dir("/lib/modules").ok()?.as_slice() {
+        [only] => Some(format!("/lib/modules/{only}")),
+        _ => None,
+    }
+}
+
+pub fn loopback(sys: &mut impl Sys) {
+    match sys.loopback_up() {
+        Ok(()) => log(sys, "lo is up"),
+        Err(e) => log(sys, &format!("warning: cannot bring up lo: {e}")),
+    }
+}

@@ -1,0 +1,35 @@
+//! `/etc/cairn/system.json` (docs/rootfs-layout.md): the system-wide restart
+//! policy and the services in config order.
+
+use serde::Deserialize;
+
+use crate::boot::log;
+use crate::restart::PolicyJson;
+use crate::sys::Sys;
+
+pub const PATH: &str = "/etc/cairn/system.json";
+
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+pub struct System {
+    #[serde(default)]
+    pub restart: PolicyJson,
+    /// None: every bundle in /containers/services, in lexical order.
+    pub services: Option<Vec<String>>,
+}
+
+/// The file, or the defaults when it is missing or broken (said on the console).
+pub fn load(sys: &mut impl Sys) -> System {
+    let Ok(text) = sys.read_file(PATH) else {
+        return System::default();
+    };
+    match serde_json::from_str(&text) {
+        Ok(system) => system,
+        Err(e) => {
+            log(
+                sys,
+                &format!("warning: {PATH} is not valid ({e}); using the defaults"),
+            );
+            System::default()
+        }
+    }
+}
