@@ -87,7 +87,11 @@ impl Client {
     }
 
     fn block<T>(&self, what: &str, f: impl Future<Output = Result<T, Status>>) -> io::Result<T> {
-        match self.rt.block_on(tokio::time::timeout(CALL_TIMEOUT, f)) {
+        // The timer must be made inside the runtime, so inside the block.
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(CALL_TIMEOUT, f).await })
+        {
             Ok(r) => r.map_err(|s| status_error(what, s)),
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,

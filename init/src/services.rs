@@ -13,7 +13,6 @@ pub const DIR: &str = "/containers/services";
 pub const CONTAINERD: &str = "/usr/bin/containerd";
 pub const SOCKET: &str = "/run/containerd/containerd.sock";
 pub const CONFIG: &str = "/run/cairn/containerd.toml";
-pub const PACKAGE_CONFIG: &str = "/etc/containerd/config.toml";
 pub const CONTAINERD_LOG: &str = "/var/log/containerd.log";
 
 /// containerd's configuration when the image brings none: state in RAM, no
@@ -138,17 +137,15 @@ impl Services {
     }
 
     fn start_containerd(&mut self, sys: &mut impl Sys) -> bool {
-        let config = if sys.exists(PACKAGE_CONFIG) {
-            PACKAGE_CONFIG
-        } else {
-            if let Err(e) = sys
-                .mkdir("/run/cairn")
-                .and_then(|()| sys.write_file(CONFIG, CONFIG_TOML))
-            {
-                log(sys, &format!("warning: cannot write {CONFIG}: {e}"));
-            }
-            CONFIG
-        };
+        // Always cairn's own: Debian's /etc/containerd/config.toml enables
+        // the CRI plugin, which only slows the start here.
+        let config = CONFIG;
+        if let Err(e) = sys
+            .mkdir("/run/cairn")
+            .and_then(|()| sys.write_file(CONFIG, CONFIG_TOML))
+        {
+            log(sys, &format!("warning: cannot write {CONFIG}: {e}"));
+        }
         let _ = sys.mkdir("/var/log");
         let pid = match sys.spawn(&[CONTAINERD, "--config", config], CONTAINERD_LOG) {
             Ok(pid) => pid,
