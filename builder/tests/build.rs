@@ -3,10 +3,14 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use cairn::oci::Store;
+use cairn::oci::manifest::descriptor;
 use common::cli::Env;
+use oci_spec::image::MediaType;
 use predicates::prelude::*;
+use serde_json::json;
 
 /// A kernel, an init and a service in the store, under one local registry name.
 fn images(env: &Env) {
@@ -110,21 +114,6 @@ fn image_signed_by_another_key_is_refused() {
 }
 
 #[test]
-fn build_without_dry_run_says_outputs_are_not_written_yet() {
-    let env = Env::new();
-    images(&env);
-    env.key("release");
-    sign_all(&env, "release.key");
-    let config = env.write("system.yml", CONFIG);
-    env.cairn()
-        .args(["build", "--offline"])
-        .arg(&config)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("--dry-run"));
-}
-
-#[test]
 fn invalid_config_stops_the_build_before_any_image_is_resolved() {
     let env = Env::new();
     let config = env.write("bad.yml", "kernel:\n  imag: x\n");
@@ -172,4 +161,201 @@ fn signed_image_with_a_changed_layer_in_the_store_is_refused() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(format!("blob {layer} is corrupt")));
+}
+
+/// A two-platform image whose one layer holds `files` (path, bytes, mode).
+fn file_image(store: &Store, name: &str, files: &[(&str, &[u8], u32)]) {
+    let mut layer = tar::Builder::new(Vec::new());
+    for (path, data, mode) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(path).expect("path");
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        h.set_mtime(0);
+        h.set_cksum();
+        layer.append(&h, *data).expect("append");
+    }
+    let layer = layer.into_inner().expect("tar");
+    let layer_digest = store.put_bytes(&layer).expect("layer");
+    let mut manifests = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let config = serde_json::to_vec(&json!({
+            "architecture": arch, "os": "linux", "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest.to_string()]},
+        }))
+        .expect("config");
+        let config_digest = store.put_bytes(&config).expect("config blob");
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest.to_string(), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": layer_digest.to_string(), "size": layer.len()}],
+        }))
+        .expect("manifest");
+        let digest = store.put_bytes(&manifest).expect("manifest blob");
+        manifests.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest.to_string(), "size": manifest.len(),
+            "platform": {"architecture": arch, "os": "linux"},
+        }));
+    }
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    }))
+    .expect("index");
+    let digest = store.put_bytes(&index).expect("index blob");
+    let reference: cairn::oci::ImageRef = name.parse().expect("name");
+    store
+        .set_name(
+            &reference.store_name(),
+            &descriptor(MediaType::ImageIndex, &digest, index.len() as u64),
+        )
+        .expect("set name");
+}
+
+const SYSTEM: &str = "kernel:
+  image: 127.0.0.1:5999/cairn/kernel:1
+  cmdline: console=ttyS0 quiet
+  tar: none
+init:
+  - 127.0.0.1:5999/cairn/init:1
+";
+
+/// A kernel image with a stand-in kernel and an init image with /sbin/init.
+fn system_images(env: &Env) {
+    file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/kernel:1",
+        &[("kernel", b"not really a bzImage", 0o644)],
+    );
+    file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/init:1",
+        &[("sbin/init", b"#!/bin/init", 0o755)],
+    );
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("output dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn build_writes_kernel_initrd_and_cmdline_and_summarizes_them() {
+    let env = Env::new();
+    system_images(&env);
+    let config = env.write("system.yml", SYSTEM);
+    env.cairn()
+        .args(["build", "--offline", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("out/system-initrd.img"))
+        .stdout(predicate::str::contains("cairn/init:1"))
+        .stdout(predicate::str::contains("sha256:"))
+        .stderr(predicate::str::contains(
+            "built system-kernel, system-initrd.img, system-cmdline in",
+        ));
+    let out = env.path("out");
+    assert_eq!(
+        files_in(&out),
+        ["system-cmdline", "system-initrd.img", "system-kernel"]
+    );
+    assert_eq!(
+        std::fs::read(out.join("system-kernel")).expect("kernel"),
+        b"not really a bzImage"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("system-cmdline")).expect("cmdline"),
+        "console=ttyS0 quiet"
+    );
+    let initrd = std::fs::read(out.join("system-initrd.img")).expect("initrd");
+    assert_eq!(&initrd[..2], [0x1f, 0x8b], "gzip by default");
+}
+
+#[test]
+fn two_builds_of_the_same_config_give_identical_bytes() {
+    let env = Env::new();
+    system_images(&env);
+    let config = env.write("system.yml", SYSTEM);
+    for (format, compress) in [
+        ("kernel+initrd", "gzip"),
+        ("kernel+initrd", "zstd"),
+        ("tar", "gzip"),
+    ] {
+        for dir in ["a", "b"] {
+            env.cairn()
+                .args([
+                    "build",
+                    "--offline",
+                    "-f",
+                    format,
+                    "--compress",
+                    compress,
+                    "-o",
+                    dir,
+                ])
+                .arg(&config)
+                .assert()
+                .success();
+        }
+        let (a, b) = (env.path("a"), env.path("b"));
+        assert_eq!(files_in(&a), files_in(&b));
+        for name in files_in(&a) {
+            assert_eq!(
+                std::fs::read(a.join(&name)).expect("a"),
+                std::fs::read(b.join(&name)).expect("b"),
+                "{format} {compress}: {name} differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn tar_output_takes_the_name_given() {
+    let env = Env::new();
+    system_images(&env);
+    let config = env.write("system.yml", SYSTEM);
+    env.cairn()
+        .args([
+            "build",
+            "--offline",
+            "-f",
+            "tar",
+            "--name",
+            "box",
+            "-o",
+            "out",
+        ])
+        .arg(&config)
+        .assert()
+        .success();
+    assert_eq!(files_in(&env.path("out")), ["box.tar"]);
+}
+
+#[test]
+fn a_failed_build_leaves_nothing_in_the_output_folder() {
+    let env = Env::new();
+    system_images(&env);
+    file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/kernel:1",
+        &[("boot/vmlinuz", b"kernel under another name", 0o644)],
+    );
+    let config = env.write("system.yml", SYSTEM);
+    env.cairn()
+        .args(["build", "--offline", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("kernel"));
+    assert!(files_in(&env.path("out")).is_empty());
 }

@@ -1,7 +1,8 @@
-//! `cairn build`: config -> resolve -> trust, then (in later stages) assemble
-//! and write outputs. Today it stops after every image is pinned and verified.
+//! `cairn build`: config -> resolve -> trust -> assemble -> outputs, with a
+//! summary of what was written and from which images.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -10,11 +11,13 @@ use clap::Args;
 use super::images::{open_store, registry};
 use super::trust::policy_from_config;
 use super::{Arch, GlobalArgs};
+use crate::assemble::{self, Inputs, System, UsedImage};
 use crate::config::{self, ImageUse};
 use crate::exit::CliError;
 use crate::oci::integrity::check_image;
 use crate::oci::resolve::resolve;
-use crate::oci::{self, ImageRef, RegistryError};
+use crate::oci::{self, ImageRef, RegistryError, human_bytes};
+use crate::output::{self, Compression, Format, Written};
 use crate::trust::Verdict;
 use crate::ui;
 
@@ -33,12 +36,25 @@ pub struct BuildArgs {
     /// Use only the local store; never contact a registry.
     #[arg(long)]
     pub offline: bool,
+    /// Output format. Disk images (UKI, GPT with dm-verity) come later.
+    #[arg(short, long, value_enum, default_value = "kernel+initrd")]
+    pub format: Format,
+    /// Folder the outputs are written to.
+    #[arg(short, long = "output", value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
+    /// Base name of the outputs (default: the first config's file stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Compression of the initrd.
+    #[arg(long, value_enum, default_value_t)]
+    pub compress: Compression,
 }
 
 /// Where one image of the config stands after resolution.
 enum Outcome {
     Pinned {
         digest: oci::Digest,
+        platform_digest: oci::Digest,
         pulled: bool,
         trust: Verdict,
     },
@@ -79,6 +95,7 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
                     .with_context(|| format!("{} ({}) is refused", use_.section, use_.image))?;
                 Outcome::Pinned {
                     digest: resolved.digest,
+                    platform_digest: resolved.platform_digest,
                     pulled: resolved.pulled,
                     trust,
                 }
@@ -105,12 +122,150 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     if args.dry_run {
         return Ok(());
     }
-    Err(CliError::user(
-        "every image is pinned and verified, but cairn cannot assemble outputs yet \
-         (kernel+initrd, tar and disk images arrive with the boot work); \
-         use `cairn build --dry-run` to resolve and verify only",
-    )
-    .into())
+    let mut images = BTreeMap::new();
+    for (use_, _, outcome) in &plan {
+        if let Outcome::Pinned {
+            platform_digest, ..
+        } = outcome
+        {
+            images.insert(use_.image.clone(), platform_digest.clone());
+        }
+    }
+    let name = output_name(&args)?;
+    let inputs = Inputs {
+        config: &config,
+        store: &store,
+        arch,
+        images: &images,
+    };
+    let (written, used) = assemble_and_write(&inputs, &args, &name)?;
+    print_summary(&written, &used, started);
+    Ok(())
+}
+
+/// The outputs' base name: `--name`, else the first config's file stem.
+fn output_name(args: &BuildArgs) -> anyhow::Result<String> {
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => args
+            .files
+            .first()
+            .and_then(|f| f.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "system".to_string()),
+    };
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return Err(CliError::user(format!(
+            "--name {name:?} must be a plain file name (no `/`, not starting with `.`)"
+        ))
+        .into());
+    }
+    Ok(name)
+}
+
+fn assemble_and_write(
+    inputs: &Inputs,
+    args: &BuildArgs,
+    name: &str,
+) -> anyhow::Result<(Vec<Written>, Vec<UsedImage>)> {
+    let dir = &args.output;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    // Contents of the tree live next to the outputs: the same filesystem,
+    // and not a RAM-backed /tmp.
+    let work = tempfile::Builder::new()
+        .prefix(".cairn-build-")
+        .tempdir_in(dir)
+        .with_context(|| format!("cannot create a work folder in {}", dir.display()))?;
+    let step = ui::Step::spinner("assembling the root filesystem");
+    let system = match assemble::assemble(inputs, work.path()) {
+        Ok(system) => {
+            step.finish(&format!("{} entries", system.rootfs.len()));
+            system
+        }
+        Err(e) => {
+            step.abandon();
+            return Err(e.into());
+        }
+    };
+    let written = write_outputs(&system, args, dir, name)?;
+    Ok((written, system.images))
+}
+
+fn write_outputs(
+    system: &System,
+    args: &BuildArgs,
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<Vec<Written>> {
+    let request = output::Request {
+        rootfs: &system.rootfs,
+        kernel: system.kernel.as_ref().map(|k| output::Kernel {
+            image: &k.kernel,
+            cmdline: &k.cmdline,
+        }),
+        dir,
+        name,
+        mtime: source_date_epoch()?,
+        compression: args.compress,
+    };
+    let label = match args.format {
+        Format::KernelInitrd => format!("writing kernel+initrd ({})", args.compress.name()),
+        format => format!("writing {}", format.name()),
+    };
+    let step = ui::Step::bytes(label, Some(output::total_bytes(&request)));
+    match output::write(&request, args.format, &|n| step.inc(n)) {
+        Ok(written) => {
+            let total: u64 = written.iter().map(|w| w.size).sum();
+            step.finish(&human_bytes(total));
+            Ok(written)
+        }
+        Err(e) => {
+            step.abandon();
+            Err(e.into())
+        }
+    }
+}
+
+/// SOURCE_DATE_EPOCH when set, else 0: every timestamp in the outputs.
+fn source_date_epoch() -> anyhow::Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v.trim().parse().map_err(|_| {
+            CliError::user(format!(
+                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds; unset it or give e.g. 1700000000"
+            ))
+            .into()
+        }),
+        _ => Ok(0),
+    }
+}
+
+fn print_summary(written: &[Written], used: &[UsedImage], started: Instant) {
+    println!();
+    println!("{:<12} {:<44} PLATFORM MANIFEST", "SECTION", "IMAGE");
+    for u in used {
+        println!("{:<12} {:<44} {}", u.section, u.image, u.digest);
+    }
+    println!();
+    println!("{:<40} {:>10}  SHA256", "OUTPUT", "SIZE");
+    for w in written {
+        println!(
+            "{:<40} {:>10}  {}",
+            w.path.display(),
+            human_bytes(w.size),
+            &w.sha256[..16]
+        );
+    }
+    ui::status(format!(
+        "built {} in {:.1}s",
+        written
+            .iter()
+            .filter_map(|w| w.path.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        started.elapsed().as_secs_f64()
+    ));
 }
 
 fn print_plan(plan: &[(&ImageUse, ImageRef, Outcome)]) {
@@ -121,6 +276,7 @@ fn print_plan(plan: &[(&ImageUse, ImageRef, Outcome)]) {
                 digest,
                 pulled,
                 trust,
+                ..
             } => {
                 let short = format!(
                     "{}{}",
