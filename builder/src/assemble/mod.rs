@@ -10,6 +10,7 @@ mod files;
 mod kernel;
 mod layers;
 mod rootfs;
+mod runtime;
 mod spec;
 mod spec_mounts;
 

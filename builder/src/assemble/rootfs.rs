@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::layers::{read_image, unpack};
-use super::spec::restart;
+use super::runtime::restart;
 use super::{AssembleError, Inputs, UsedImage, lookup, put_bytes, put_dir};
 use crate::config::{Config, Restart};
 use crate::fstree::{Entry, Kind, Tree};
