@@ -2,15 +2,13 @@
 
 mod common;
 
-use std::io::Write;
+use common::image::LayerBlob;
+
 use std::path::{Path, PathBuf};
 
-use cairn::oci::manifest::descriptor;
-use cairn::oci::{Digest, Store};
+use cairn::oci::Store;
 use common::cli::Env;
-use oci_spec::image::MediaType;
 use predicates::prelude::*;
-use serde_json::json;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -165,82 +163,19 @@ fn the_host_kernel_config_is_reported_when_present() {
 
 // Kernel packages in the store.
 
-/// A gzip-compressed tar layer holding `files` at the image root.
-fn gzip_layer(files: &[(&str, &[u8])]) -> (Vec<u8>, Digest) {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        builder
-            .append_data(&mut header, name, *data)
-            .expect("tar entry");
-    }
-    let tar = builder.into_inner().expect("tar");
-    let diff_id = Digest::of(&tar);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar).expect("gzip");
-    (gz.finish().expect("gzip"), diff_id)
-}
-
 /// The files of each layer, bottom first.
 type Layers<'a> = Vec<Vec<(&'a str, &'a [u8])>>;
 
 /// Writes a multi-arch image with one platform per entry, named `name`.
 fn kernel_image(store: &Store, name: &str, platforms: &[(&str, Layers)]) {
-    let reference: cairn::oci::ImageRef = name.parse().expect("image name");
-    let mut entries = Vec::new();
-    for (arch, layers) in platforms {
-        let mut descs = Vec::new();
-        let mut diff_ids = Vec::new();
-        for files in layers {
-            let (blob, diff_id) = gzip_layer(files);
-            let d = store.put_bytes(&blob).expect("store layer");
-            diff_ids.push(diff_id.to_string());
-            descs.push(json!({
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": d.to_string(),
-                "size": blob.len(),
-            }));
-        }
-        let config = serde_json::to_vec(&json!({
-            "architecture": arch,
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        }))
-        .expect("config json");
-        let config_digest = store.put_bytes(&config).expect("store config");
-        let manifest = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config_digest.to_string(),
-                "size": config.len(),
-            },
-            "layers": descs,
-        }))
-        .expect("manifest json");
-        let digest = store.put_bytes(&manifest).expect("store manifest");
-        entries.push(json!({
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": digest.to_string(),
-            "size": manifest.len(),
-            "platform": {"architecture": arch, "os": "linux"},
-        }));
-    }
-    let index = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": entries,
-    }))
-    .expect("index json");
-    let digest = store.put_bytes(&index).expect("store index");
-    let desc = descriptor(MediaType::ImageIndex, &digest, index.len() as u64);
-    store
-        .set_name(&reference.store_name(), &desc)
-        .expect("name the image");
+    let platforms = platforms
+        .iter()
+        .map(|(arch, layers)| {
+            let blobs = layers.iter().map(|f| LayerBlob::gzip_files(f)).collect();
+            (arch.to_string(), blobs)
+        })
+        .collect();
+    common::image::create_with_layers(store, name, platforms);
 }
 
 #[test]

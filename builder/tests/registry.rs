@@ -232,62 +232,65 @@ fn image_without_signature_pulls_without_one() {
     );
 }
 
-#[test]
-fn blob_download_cut_once_is_retried_and_stored_whole() {
+/// A one-layer image pushed to a real registry, and a proxy in front of the
+/// registry that cuts the layer's download `cuts` times after 60 kB.
+struct CutSetup {
+    _reg: TestRegistry,
+    _src_dir: tempfile::TempDir,
+    src: cairn::oci::Store,
+    layer: Digest,
+    proxy: common::proxy::CuttingProxy,
+    /// The image's name as seen through the proxy.
+    via_proxy: String,
+}
+
+fn cut_setup(tag: &str, cuts: usize) -> CutSetup {
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/cut:1", reg.host());
+    let (src_dir, src) = store();
+    let name = format!("{}/test/cut:{tag}", reg.host());
     let img = common::image::create(&src, &name, &["amd64"], 1, 300_000);
     cairn(&src).args(["push", &name]).assert().success();
     let layer = img.platform("amd64").layers[0].clone();
-    let proxy = common::proxy::CuttingProxy::start(&reg.host(), layer.hex(), 60_000, 1);
+    let proxy = common::proxy::CuttingProxy::start(&reg.host(), layer.hex(), 60_000, cuts);
+    let via_proxy = format!("{}/test/cut:{tag}", proxy.host());
+    CutSetup {
+        _reg: reg,
+        _src_dir: src_dir,
+        src,
+        layer,
+        proxy,
+        via_proxy,
+    }
+}
 
+#[test]
+fn blob_download_cut_once_is_retried_and_stored_whole() {
+    let cut = cut_setup("1", 1);
     let (_b, dst) = store();
     cairn(&dst)
-        .args([
-            "pull",
-            &format!("{}/test/cut:1", proxy.host()),
-            "--arch",
-            "amd64",
-        ])
+        .args(["pull", &cut.via_proxy, "--arch", "amd64"])
         .assert()
         .success();
-    assert_eq!(proxy.cuts_left(), 0, "the proxy never cut the download");
+    assert_eq!(cut.proxy.cuts_left(), 0, "the proxy never cut the download");
     assert_eq!(
-        dst.read_blob(&layer).unwrap(),
-        src.read_blob(&layer).unwrap()
+        dst.read_blob(&cut.layer).unwrap(),
+        cut.src.read_blob(&cut.layer).unwrap()
     );
     assert!(tmp_is_empty(&dst));
 }
 
 #[test]
 fn blob_download_cut_every_time_fails_and_leaves_no_partial_blob() {
-    let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/cut:2", reg.host());
-    let img = common::image::create(&src, &name, &["amd64"], 1, 300_000);
-    cairn(&src).args(["push", &name]).assert().success();
-    let layer = img.platform("amd64").layers[0].clone();
-    let proxy = common::proxy::CuttingProxy::start(&reg.host(), layer.hex(), 60_000, 100);
-
+    let cut = cut_setup("2", 100);
     let (_b, dst) = store();
     cairn(&dst)
-        .args([
-            "pull",
-            &format!("{}/test/cut:2", proxy.host()),
-            "--arch",
-            "amd64",
-        ])
+        .args(["pull", &cut.via_proxy, "--arch", "amd64"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(format!("blob {layer}")))
+        .stderr(predicate::str::contains(format!("blob {}", cut.layer)))
         .stderr(predicate::str::contains("try again"));
-    assert!(!dst.contains(&layer));
-    assert!(
-        dst.lookup(&format!("{}/test/cut:2", proxy.host()))
-            .unwrap()
-            .is_none()
-    );
+    assert!(!dst.contains(&cut.layer));
+    assert!(dst.lookup(&cut.via_proxy).unwrap().is_none());
     assert!(tmp_is_empty(&dst));
 }
 

@@ -48,6 +48,50 @@ impl TestImage {
     }
 }
 
+/// One layer blob as it goes into an image: its bytes, media type and the
+/// digest of its uncompressed tar (the diff id).
+#[derive(Debug, Clone)]
+pub struct LayerBlob {
+    pub bytes: Vec<u8>,
+    pub media_type: &'static str,
+    pub diff_id: Digest,
+}
+
+impl LayerBlob {
+    /// An uncompressed tar layer.
+    pub fn tar(tar: Vec<u8>) -> LayerBlob {
+        LayerBlob {
+            diff_id: Digest::of(&tar),
+            bytes: tar,
+            media_type: "application/vnd.oci.image.layer.v1.tar",
+        }
+    }
+
+    /// A gzip layer of a tar with these files, bottom first.
+    pub fn gzip_files(files: &[(&str, &[u8])]) -> LayerBlob {
+        use std::io::Write;
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, data) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, path, *data)
+                .expect("tar entry");
+        }
+        let tar = builder.into_inner().expect("tar");
+        let diff_id = Digest::of(&tar);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).expect("gzip");
+        LayerBlob {
+            bytes: gz.finish().expect("gzip"),
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
+            diff_id,
+        }
+    }
+}
+
 /// Writes an OCI image index with one linux image per `archs` entry, each
 /// with `layers` uncompressed tar layers holding one file of `layer_size`
 /// bytes, and names it `name` (normalized like any image reference).
@@ -59,22 +103,45 @@ pub fn create(
     layers: usize,
     layer_size: usize,
 ) -> TestImage {
+    let platforms = archs
+        .iter()
+        .map(|arch| {
+            let blobs = (0..layers)
+                .map(|i| {
+                    let file = format!("{arch}-{i}.txt");
+                    LayerBlob::tar(tar_with_file(
+                        &file,
+                        &filler(&format!("{name} {file}"), layer_size),
+                    ))
+                })
+                .collect();
+            (arch.to_string(), blobs)
+        })
+        .collect();
+    create_with_layers(store, name, platforms)
+}
+
+/// Writes an OCI image index with one linux image per platform entry, made of
+/// the given layers, and names it `name`.
+pub fn create_with_layers(
+    store: &Store,
+    name: &str,
+    platforms_in: Vec<(String, Vec<LayerBlob>)>,
+) -> TestImage {
     let reference: cairn::oci::ImageRef = name.parse().expect("test image name");
     let mut platforms = Vec::new();
     let mut entries = Vec::new();
-    for arch in archs {
+    for (arch, blobs) in platforms_in {
         let mut layer_descs = Vec::new();
         let mut layer_digests = Vec::new();
         let mut diff_ids = Vec::new();
-        for i in 0..layers {
-            let file = format!("{arch}-{i}.txt");
-            let tar = tar_with_file(&file, &filler(&format!("{name} {file}"), layer_size));
-            let d = store.put_bytes(&tar).expect("store layer");
-            diff_ids.push(d.to_string());
+        for blob in blobs {
+            let d = store.put_bytes(&blob.bytes).expect("store layer");
+            diff_ids.push(blob.diff_id.to_string());
             layer_descs.push(json!({
-                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "mediaType": blob.media_type,
                 "digest": d.to_string(),
-                "size": tar.len(),
+                "size": blob.bytes.len(),
             }));
             layer_digests.push(d);
         }
@@ -105,7 +172,7 @@ pub fn create(
             "platform": {"architecture": arch, "os": "linux"},
         }));
         platforms.push(PlatformImage {
-            arch: arch.to_string(),
+            arch: arch.clone(),
             manifest: manifest_digest,
             config: config_digest,
             layers: layer_digests,
