@@ -1,0 +1,224 @@
+//! Building test systems with the `cairn` binary of this workspace, into a
+//! store of their own under ~/.cache/cairn/test-images, and caching every
+//! built system by a digest of all its inputs (the config, the arch, the
+//! store's image index and the cairn binary itself).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::BootError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Arch {
+    Amd64,
+    Arm64,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// A built kernel+initrd system: `prefix()-kernel`, `-initrd.img`, `-cmdline`.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub dir: PathBuf,
+    pub name: String,
+    pub arch: Arch,
+}
+
+impl Built {
+    pub fn prefix(&self) -> PathBuf {
+        self.dir.join(&self.name)
+    }
+
+    pub fn initrd(&self) -> PathBuf {
+        self.dir.join(format!("{}-initrd.img", self.name))
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cache_root() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("cairn").join("test-images")
+}
+
+/// The store test systems are built from.
+pub fn test_store() -> PathBuf {
+    cache_root().join("store")
+}
+
+fn run(what: &str, cmd: &mut Command) -> Result<String, BootError> {
+    let out = cmd.output().map_err(BootError::io(what))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(BootError::Command {
+            what: what.to_string(),
+            output: text,
+        })
+    }
+}
+
+/// The workspace's `cairn` binary, built once per test process.
+pub fn cairn() -> Result<PathBuf, BootError> {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(
+            "cargo build -p cairn",
+            Command::new(cargo)
+                .args(["build", "-q", "-p", "cairn"])
+                .current_dir(repo_root()),
+        )
+        .map_err(|e| e.to_string())?;
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target"));
+        Ok(target.join("debug").join("cairn"))
+    });
+    built.clone().map_err(|output| BootError::Command {
+        what: "building cairn".into(),
+        output,
+    })
+}
+
+fn cairn_cmd() -> Result<Command, BootError> {
+    let mut cmd = Command::new(cairn()?);
+    cmd.arg("--store")
+        .arg(test_store())
+        .env_remove("CAIRN_STORE")
+        .current_dir(repo_root());
+    Ok(cmd)
+}
+
+/// Builds and test runs share one store: one at a time.
+static STORE: Mutex<()> = Mutex::new(());
+
+/// Makes sure `cairn/NAME:latest` is in the test store (for every arch its
+/// build.yml has). The init is rebuilt once per test process so tests boot
+/// the current cairn-init; other packages (the kernel is a 130 MB download
+/// per arch) are built when missing.
+pub fn ensure_package(name: &str) -> Result<(), BootError> {
+    static DONE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    if done.contains(name) {
+        return Ok(());
+    }
+    let listed = run("cairn images", cairn_cmd()?.arg("images"))?;
+    let present = listed
+        .lines()
+        .any(|l| l.starts_with(&format!("docker.io/cairn/{name}:latest ")));
+    if name == "init" || !present {
+        run(
+            &format!("cairn pkg build pkg/{name}"),
+            cairn_cmd()?
+                .args(["pkg", "build"])
+                .arg(repo_root().join("pkg").join(name)),
+        )?;
+    }
+    done.insert(name.to_string());
+    Ok(())
+}
+
+/// The `cairn/NAME` packages a config names that this repository builds.
+fn packages(config: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (i, _) in config.match_indices("cairn/") {
+        let name: String = config[i + 6..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        if repo_root()
+            .join("pkg")
+            .join(&name)
+            .join("build.yml")
+            .exists()
+        {
+            found.insert(name);
+        }
+    }
+    found
+}
+
+/// Builds a config file of this repository (e.g. `examples/hello.yml`).
+pub fn build(config: &str, arch: Arch) -> Result<Built, BootError> {
+    let path = repo_root().join(config);
+    let text =
+        std::fs::read_to_string(&path).map_err(BootError::io(format!("reading {config}")))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "system".into());
+    build_config(&name, &text, arch)
+}
+
+/// Builds a config given as text as kernel+initrd, or reuses the copy built
+/// earlier from the same inputs.
+pub fn build_config(name: &str, yaml: &str, arch: Arch) -> Result<Built, BootError> {
+    let _store = STORE.lock().unwrap_or_else(|p| p.into_inner());
+    for package in packages(yaml) {
+        ensure_package(&package)?;
+    }
+    let cairn = cairn()?;
+    let mut key = Sha256::new();
+    key.update(yaml.as_bytes());
+    key.update(arch.name().as_bytes());
+    key.update(std::fs::read(test_store().join("index.json")).unwrap_or_default());
+    key.update(std::fs::read(&cairn).map_err(BootError::io("reading the cairn binary"))?);
+    let key = hex::encode(key.finalize());
+    let dir = cache_root().join(&key[..16]);
+    let built = Built {
+        dir: dir.clone(),
+        name: name.to_string(),
+        arch,
+    };
+    if dir.join("complete").exists() {
+        return Ok(built);
+    }
+    let root = cache_root();
+    std::fs::create_dir_all(&root).map_err(BootError::io("creating the test image cache"))?;
+    let work = tempfile::tempdir_in(&root).map_err(BootError::io("creating a build folder"))?;
+    let config = work.path().join(format!("{name}.yml"));
+    std::fs::write(&config, yaml).map_err(BootError::io("writing the config"))?;
+    run(
+        &format!("cairn build {name} for {}", arch.name()),
+        cairn_cmd()?
+            .args([
+                "build",
+                "--offline",
+                "-f",
+                "kernel+initrd",
+                "--arch",
+                arch.name(),
+            ])
+            .arg("-o")
+            .arg(work.path())
+            .args(["--name", name])
+            .arg(&config),
+    )?;
+    std::fs::write(work.path().join("complete"), "").map_err(BootError::io("marking the build"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let kept = work.keep();
+    std::fs::rename(&kept, &dir).map_err(BootError::io("moving the build into the cache"))?;
+    Ok(built)
+}

@@ -1,0 +1,19 @@
+//! Boot tests for cairn systems: build an image with the `cairn` binary
+//! (cached by its inputs under ~/.cache/cairn/test-images), boot it with
+//! `cairn run qemu` under TCG, and wait for lines on the serial console.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use cairn_qemu_tests::{Arch, Guest, Options, build};
+//! let built = build("examples/hello.yml", Arch::Amd64).unwrap();
+//! let mut guest = Guest::boot(&built, &Options::default()).unwrap();
+//! guest.wait_for("cairn-init: ready", Duration::from_secs(60)).unwrap();
+//! ```
+
+mod build;
+mod error;
+mod guest;
+
+pub use build::{Arch, Built, build, build_config, cairn, ensure_package, repo_root, test_store};
+pub use error::BootError;
+pub use guest::{Guest, Options};
