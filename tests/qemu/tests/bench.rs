@@ -45,7 +45,7 @@ fn minimal_build_time_initrd_size_and_boot_timeline() {
     for (label, marker) in [
         ("kernel start -> init", "cairn-init: starting"),
         ("-> ready (mounts, modules, lo)", "cairn-init: ready"),
-        ("-> first onboot done", "cairn-init: onboot 000-"),
+        ("-> first onboot starts", "cairn-init: onboot 000-"),
         ("-> containerd ready", "cairn-init: containerd is ready"),
         (
             "-> getty service started",
