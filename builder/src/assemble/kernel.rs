@@ -192,6 +192,10 @@ fn index_modules(tar_file: &mut std::fs::File) -> io::Result<ModuleIndex> {
     let mut versions = BTreeSet::new();
     let mut dep_text = String::new();
     let mut builtin_text = String::new();
+    // Module name -> (path, names it depends on), for when there is no modules.dep.
+    let mut modinfo: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    // Alias -> the module that provides it.
+    let mut aliases: BTreeMap<String, String> = BTreeMap::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = String::from_utf8_lossy(&entry.path_bytes())
@@ -216,7 +220,26 @@ fn index_modules(tar_file: &mut std::fs::File) -> io::Result<ModuleIndex> {
                 entry.read_to_string(&mut builtin_text)?;
             }
             _ => {
-                files.insert(rel.to_string(), (entry.raw_file_position(), entry.size()));
+                let at = (entry.raw_file_position(), entry.size());
+                if rel.ends_with(".ko") {
+                    let mut ko = Vec::with_capacity(usize::try_from(at.1).unwrap_or(0));
+                    entry.read_to_end(&mut ko)?;
+                    if let Some(info) = super::modinfo::read(&ko) {
+                        // A generic implementation loads on any CPU; an
+                        // accelerated one (crc32c-intel) may not under emulation.
+                        let this = module_name(rel);
+                        for alias in &info.aliases {
+                            let slot = aliases.entry(canon(alias)).or_insert_with(|| this.clone());
+                            if this.ends_with("_generic") {
+                                *slot = this.clone();
+                            }
+                        }
+                        let mut needs = info.depends;
+                        needs.extend(info.pre);
+                        modinfo.insert(module_name(rel), (rel.to_string(), needs));
+                    }
+                }
+                files.insert(rel.to_string(), at);
             }
         }
     }
@@ -237,6 +260,17 @@ fn index_modules(tar_file: &mut std::fs::File) -> io::Result<ModuleIndex> {
         let needs = needs.split_whitespace().map(String::from).collect();
         deps.insert(module_name(module), (module.to_string(), needs));
     }
+    if dep_text.trim().is_empty() {
+        // Soft dependencies may name an alias (`crc32c`): point them at a module.
+        for (_, needs) in modinfo.values_mut() {
+            for n in needs.iter_mut() {
+                if let Some(m) = aliases.get(&canon(n)) {
+                    *n = m.clone();
+                }
+            }
+        }
+        deps = deps_from_modinfo(&modinfo);
+    }
     let builtin = builtin_text.lines().map(module_name).collect();
     Ok(ModuleIndex {
         version: versions.into_iter().next().unwrap_or_default(),
@@ -244,6 +278,44 @@ fn index_modules(tar_file: &mut std::fs::File) -> io::Result<ModuleIndex> {
         builtin,
         files,
     })
+}
+
+/// `modules.dep` worked out from each module's own list of the modules it
+/// needs: the full closure per module, as depmod writes it, the module a
+/// dependant needs last first.
+fn deps_from_modinfo(
+    modinfo: &BTreeMap<String, (String, Vec<String>)>,
+) -> BTreeMap<String, (String, Vec<String>)> {
+    let path_of = |name: &str| modinfo.get(&canon(name)).map(|(p, _)| p.clone());
+    let mut deps = BTreeMap::new();
+    for (name, (path, _)) in modinfo {
+        // Depth-first: a module's own needs come after what they need, and
+        // depmod's order is the reverse of the load order.
+        let mut order: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<(String, bool)> = modinfo
+            .get(name)
+            .map(|(_, d)| d.iter().map(|n| (canon(n), false)).collect())
+            .unwrap_or_default();
+        while let Some((dep, done)) = stack.pop() {
+            if done {
+                if let Some(p) = path_of(&dep) {
+                    order.push(p);
+                }
+                continue;
+            }
+            if !seen.insert(dep.clone()) || &dep == name {
+                continue;
+            }
+            stack.push((dep.clone(), true));
+            if let Some((_, more)) = modinfo.get(&dep) {
+                stack.extend(more.iter().map(|n| (canon(n), false)));
+            }
+        }
+        order.reverse();
+        deps.insert(name.clone(), (path.clone(), order));
+    }
+    deps
 }
 
 /// Module paths, dependencies before dependants, each once. Names the

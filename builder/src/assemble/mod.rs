@@ -9,6 +9,7 @@ mod bundle;
 mod files;
 mod kernel;
 mod layers;
+mod modinfo;
 mod rootfs;
 mod runtime;
 mod spec;

@@ -45,18 +45,23 @@ pub fn add_volumes(
 
 /// Defaults that `files:` and the images did not provide, and system.json.
 pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
-    if tree.get("init").is_none() {
+    // `/var/run` is where LinuxKit-style labels bind the run directory from
+    // (`/var/run:/run`), so it must exist as the usual link to `/run`.
+    for (path, target) in [("init", "sbin/init"), ("var/run", "../run")] {
+        if tree.get(path).is_some() {
+            continue;
+        }
         tree.insert(
-            "init",
+            path,
             Entry {
-                kind: Kind::Symlink("sbin/init".into()),
+                kind: Kind::Symlink(target.into()),
                 mode: 0o777,
                 uid: 0,
                 gid: 0,
             },
         )
         .map_err(|source| AssembleError::Place {
-            path: "/init".into(),
+            path: format!("/{path}"),
             source: Box::new(source),
         })?;
     }

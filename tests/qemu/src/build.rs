@@ -128,16 +128,38 @@ pub fn ensure_package(name: &str) -> Result<(), BootError> {
     let present = listed
         .lines()
         .any(|l| l.starts_with(&format!("docker.io/cairn/{name}:latest ")));
-    if name == "init" || !present {
+    // A package is rebuilt when its folder changed since the last build.
+    let dir = repo_root().join("pkg").join(name);
+    let marker = test_store().with_file_name(format!("pkg-{name}.sha256"));
+    let hash = folder_hash(&dir);
+    let unchanged = std::fs::read_to_string(&marker).is_ok_and(|h| h == hash);
+    if name == "init" || !present || !unchanged {
         run(
             &format!("cairn pkg build pkg/{name}"),
-            cairn_cmd()?
-                .args(["pkg", "build"])
-                .arg(repo_root().join("pkg").join(name)),
+            cairn_cmd()?.args(["pkg", "build"]).arg(&dir),
         )?;
+        let _ = std::fs::write(&marker, &hash);
     }
     done.insert(name.to_string());
     Ok(())
+}
+
+/// A digest of every file directly in `dir` (names and contents), sorted.
+fn folder_hash(dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(
+            f.file_name()
+                .map(|n| n.as_encoded_bytes())
+                .unwrap_or_default(),
+        );
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    hex::encode(h.finalize())
 }
 
 /// The `cairn/NAME` packages a config names that this repository builds.
