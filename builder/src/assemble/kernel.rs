@@ -391,3 +391,32 @@ fn copy_modules(
     }
     put_bytes(tree, "etc/cairn/modules", list.as_bytes(), 0o644).map_err(CopyFail::Place)
 }
+
+#[cfg(test)]
+mod modinfo_tests {
+    use super::*;
+
+    #[test]
+    fn modules_dep_from_modinfo_lists_the_closure_so_dependencies_load_first() {
+        let mut m = BTreeMap::new();
+        let entry =
+            |p: &str, d: &[&str]| (p.to_string(), d.iter().map(|s| s.to_string()).collect());
+        m.insert(
+            "dm_verity".into(),
+            entry("md/dm-verity.ko", &["dm-bufio", "dm-mod"]),
+        );
+        m.insert("dm_bufio".into(), entry("md/dm-bufio.ko", &["dm-mod"]));
+        m.insert("dm_mod".into(), entry("md/dm-mod.ko", &[]));
+        let deps = deps_from_modinfo(&m);
+        let index = ModuleIndex {
+            version: "6.1".into(),
+            deps,
+            builtin: BTreeSet::new(),
+            files: BTreeMap::new(),
+        };
+        assert_eq!(
+            load_order(&index, &["dm-verity".into()]),
+            vec!["md/dm-mod.ko", "md/dm-bufio.ko", "md/dm-verity.ko"]
+        );
+    }
+}
