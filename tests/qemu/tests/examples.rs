@@ -74,7 +74,7 @@ fn http_get(port: u16) -> std::io::Result<String> {
 }
 
 #[test]
-#[ignore = "cannot pass yet: the assembled initrd carries no kernel modules (virtio_net), so eth0 never gets an address"]
+#[ignore = "slow: a full boot with runc and containerd under TCG; make test-slow"]
 fn web_answers_an_http_request_from_the_host() {
     let port = free_port();
     let mut guest = boot("examples/web.yml", Arch::Amd64, vec![(port, 80)]);
