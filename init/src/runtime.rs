@@ -99,7 +99,13 @@ pub fn prepare(sys: &mut impl Sys, name: &str, bundle: &str) -> Runtime {
     for m in &runtime.mounts {
         mount(sys, name, m);
     }
-    if !runtime.interfaces.is_empty() || runtime.bind_ns.is_some() || runtime.namespace.is_some() {
+    // The builder always writes these keys; only non-empty values ask for something.
+    let bind_ns = runtime
+        .bind_ns
+        .as_ref()
+        .is_some_and(|v| v.as_object().is_none_or(|o| !o.is_empty()));
+    let namespace = runtime.namespace.as_deref().is_some_and(|n| !n.is_empty());
+    if !runtime.interfaces.is_empty() || bind_ns || namespace {
         log(
             sys,
             &format!(
