@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use cairn_qemu_tests::{Arch, Guest, Options, build_config};
+use cairn_qemu_tests::{Arch, Guest, Options, build_config, cairn, ensure_package, test_store};
 
 const SMOKE: &str = "kernel:
   image: cairn/kernel:latest
@@ -64,4 +64,29 @@ fn x86_64_kernel_and_cairn_init_boot_to_ready_under_tcg() {
 #[test]
 fn arm64_kernel_and_cairn_init_boot_to_ready_under_tcg() {
     boots_to_ready_and_stops_cleanly(Arch::Arm64);
+}
+
+/// The kernel package these boots use has every option cairn needs, as a
+/// module at least, on both architectures (`cairn kernel check`).
+#[test]
+fn debian_kernel_package_passes_the_kernel_check_on_both_arches() {
+    ensure_package("kernel").unwrap_or_else(|e| panic!("{e}"));
+    for arch in ["amd64", "arm64"] {
+        let out = std::process::Command::new(cairn().unwrap_or_else(|e| panic!("{e}")))
+            .arg("--store")
+            .arg(test_store())
+            .args(["kernel", "check", "cairn/kernel:latest", "--arch", arch])
+            .output()
+            .expect("run cairn kernel check");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{arch}: {text}");
+        assert!(
+            text.contains("dm-verity"),
+            "{arch}: modules to load not listed\n{text}"
+        );
+    }
 }
