@@ -1,4 +1,5 @@
-//! One boot through the whole life of a system on x86_64: onboot containers in
+//! One boot through the whole life of a system (x86_64 in `make test`, arm64
+//! in `make test-slow`): onboot containers in
 //! order (one failing), services started through containerd (one crashing
 //! and restarted), a poweroff asked for by a container, onshutdown, and a
 //! clean power-down.
@@ -51,7 +52,17 @@ fn in_order(log: &str, markers: &[&str]) {
 
 #[test]
 fn onboot_order_failures_restarts_and_shutdown_on_x86_64() {
-    let built = build_config("lifecycle", LIFECYCLE, Arch::Amd64).unwrap_or_else(|e| panic!("{e}"));
+    lifecycle(Arch::Amd64);
+}
+
+#[test]
+#[ignore = "slow: a second full boot, on arm64 under TCG; make test-slow"]
+fn onboot_order_failures_restarts_and_shutdown_on_arm64() {
+    lifecycle(Arch::Arm64);
+}
+
+fn lifecycle(arch: Arch) {
+    let built = build_config("lifecycle", LIFECYCLE, arch).unwrap_or_else(|e| panic!("{e}"));
     let options = Options {
         limit: Duration::from_secs(400),
         ..Options::default()
