@@ -206,7 +206,7 @@ fn write_outputs(
         }),
         dir,
         name,
-        mtime: source_date_epoch()?,
+        mtime: super::source_date_epoch()?,
         compression: args.compress,
     };
     let label = match args.format {
@@ -227,18 +227,6 @@ fn write_outputs(
     }
 }
 
-/// SOURCE_DATE_EPOCH when set, else 0: every timestamp in the outputs.
-fn source_date_epoch() -> anyhow::Result<u64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => v.trim().parse().map_err(|_| {
-            CliError::user(format!(
-                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds; unset it or give e.g. 1700000000"
-            ))
-            .into()
-        }),
-        _ => Ok(0),
-    }
-}
 
 fn print_summary(written: &[Written], used: &[UsedImage], started: Instant) {
     println!();

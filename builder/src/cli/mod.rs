@@ -128,6 +128,20 @@ pub enum Command {
     Run(run::RunCommand),
 }
 
+/// SOURCE_DATE_EPOCH when set, else 0: every timestamp cairn writes into
+/// packages and outputs, so rebuilds are byte-identical.
+fn source_date_epoch() -> anyhow::Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v.trim().parse().map_err(|_| {
+            crate::exit::CliError::user(format!(
+                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds; unset it or give e.g. 1700000000"
+            ))
+            .into()
+        }),
+        _ => Ok(0),
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;

@@ -59,18 +59,6 @@ fn spec_arch(a: CliArch) -> Arch {
     }
 }
 
-/// SOURCE_DATE_EPOCH when set, else 0: every timestamp in the image.
-fn source_date_epoch() -> anyhow::Result<u64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => v.trim().parse().map_err(|_| {
-            CliError::user(format!(
-                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds; unset it or give e.g. 1700000000"
-            ))
-            .into()
-        }),
-        _ => Ok(0),
-    }
-}
 
 fn build_pkg(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     let spec = BuildSpec::load(&args.dir)?;
@@ -93,7 +81,7 @@ fn build_pkg(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let mtime = source_date_epoch()?;
+    let mtime = super::source_date_epoch()?;
     // Keys are checked before the long work starts.
     let key = signing_key(args.key.as_deref())?;
     let store_root = global.store.clone().unwrap_or_else(Store::default_root);
