@@ -227,7 +227,6 @@ fn write_outputs(
     }
 }
 
-
 fn print_summary(written: &[Written], used: &[UsedImage], started: Instant) {
     println!();
     println!("{:<12} {:<44} PLATFORM MANIFEST", "SECTION", "IMAGE");

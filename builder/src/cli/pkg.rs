@@ -59,7 +59,6 @@ fn spec_arch(a: CliArch) -> Arch {
     }
 }
 
-
 fn build_pkg(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     let spec = BuildSpec::load(&args.dir)?;
     let mut archs: Vec<Arch> = args.arch.iter().map(|&a| spec_arch(a)).collect();
