@@ -9,6 +9,27 @@ use cairn::oci::Digest;
 use common::registry::TestRegistry;
 use predicates::prelude::*;
 
+/// An image created in a fresh store and pushed to `reg` as `HOST/repo`:
+/// the store's guard, the store, the pushed name and the image.
+fn pushed(
+    reg: &TestRegistry,
+    repo: &str,
+    archs: &[&str],
+    layers: usize,
+    layer_size: usize,
+) -> (
+    tempfile::TempDir,
+    cairn::oci::Store,
+    String,
+    common::image::TestImage,
+) {
+    let (dir, src) = store();
+    let name = format!("{}/{repo}", reg.host());
+    let img = common::image::create(&src, &name, archs, layers, layer_size);
+    cairn(&src).args(["push", &name]).assert().success();
+    (dir, src, name, img)
+}
+
 #[test]
 fn test_registry_starts_and_answers_the_v2_endpoint() {
     let reg = TestRegistry::start();
@@ -52,10 +73,7 @@ fn pushed_image_pulls_into_an_empty_store_with_the_same_digests() {
 #[test]
 fn pull_with_one_arch_fetches_only_that_platforms_blobs() {
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/multi:2", reg.host());
-    let img = common::image::create(&src, &name, &["amd64", "arm64"], 2, 500);
-    cairn(&src).args(["push", &name]).assert().success();
+    let (_a, _src, name, img) = pushed(&reg, "test/multi:2", &["amd64", "arm64"], 2, 500);
 
     let (_b, dst) = store();
     cairn(&dst)
@@ -77,10 +95,7 @@ fn partly_pulled_index_is_refused_where_the_registry_lacks_the_other_platforms()
     // one platform cannot recreate the whole index elsewhere: a user error that
     // names the missing platform, not a retried "transfer failed".
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/partial:1", reg.host());
-    common::image::create(&src, &name, &["amd64", "arm64"], 1, 100);
-    cairn(&src).args(["push", &name]).assert().success();
+    let (_a, _src, name, _img) = pushed(&reg, "test/partial:1", &["amd64", "arm64"], 1, 100);
     let (_b, dst) = store();
     cairn(&dst)
         .args(["pull", &name, "--arch", "arm64"])
@@ -100,10 +115,7 @@ fn partly_pulled_index_is_refused_where_the_registry_lacks_the_other_platforms()
 #[test]
 fn missing_platform_is_reported_with_the_platforms_available() {
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/amd-only:1", reg.host());
-    common::image::create(&src, &name, &["amd64"], 1, 100);
-    cairn(&src).args(["push", &name]).assert().success();
+    let (_a, _src, name, _img) = pushed(&reg, "test/amd-only:1", &["amd64"], 1, 100);
     let (_b, dst) = store();
     cairn(&dst)
         .args(["pull", &name, "--arch", "arm64"])
@@ -143,10 +155,7 @@ fn registry_down_is_an_environment_error_naming_the_host() {
 #[test]
 fn blob_with_wrong_content_in_the_registry_is_refused_and_not_stored() {
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/tampered:1", reg.host());
-    let img = common::image::create(&src, &name, &["amd64"], 1, 4000);
-    cairn(&src).args(["push", &name]).assert().success();
+    let (_a, _src, name, img) = pushed(&reg, "test/tampered:1", &["amd64"], 1, 4000);
     let layer = img.platform("amd64").layers[0].clone();
     let data = reg.blob_data_path(layer.hex());
     let mut bytes = std::fs::read(&data).unwrap();
@@ -169,10 +178,7 @@ fn blob_with_wrong_content_in_the_registry_is_refused_and_not_stored() {
 #[test]
 fn pull_by_digest_names_the_image_by_its_digest() {
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/pinned:1", reg.host());
-    let img = common::image::create(&src, &name, &["amd64"], 1, 100);
-    cairn(&src).args(["push", &name]).assert().success();
+    let (_a, _src, _name, img) = pushed(&reg, "test/pinned:1", &["amd64"], 1, 100);
     let (_b, dst) = store();
     let pinned = format!("{}/test/pinned@{}", reg.host(), img.index);
     cairn(&dst)
@@ -218,10 +224,7 @@ fn signature_artifact_travels_with_its_image_through_the_sig_tag() {
 #[test]
 fn image_without_signature_pulls_without_one() {
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/unsigned:1", reg.host());
-    let img = common::image::create(&src, &name, &["amd64"], 1, 100);
-    cairn(&src).args(["push", &name]).assert().success();
+    let (_a, _src, name, img) = pushed(&reg, "test/unsigned:1", &["amd64"], 1, 100);
     let (_b, dst) = store();
     cairn(&dst).args(["pull", &name]).assert().success();
     let image: cairn::oci::ImageRef = name.parse().unwrap();
@@ -297,10 +300,7 @@ fn blob_download_cut_every_time_fails_and_leaves_no_partial_blob() {
 #[test]
 fn resolve_pulls_only_the_missing_platform_then_uses_the_store() {
     let reg = TestRegistry::start();
-    let (_a, src) = store();
-    let name = format!("{}/test/resolve:1", reg.host());
-    let img = common::image::create(&src, &name, &["amd64", "arm64"], 1, 100);
-    cairn(&src).args(["push", &name]).assert().success();
+    let (_a, _src, name, img) = pushed(&reg, "test/resolve:1", &["amd64", "arm64"], 1, 100);
 
     let (_b, dst) = store();
     let registry = cairn::oci::Registry::new(cairn::oci::RegistryOptions::default()).unwrap();

@@ -13,14 +13,9 @@ use crate::fstree::{Kind, Tree};
 
 const LABEL: &str = "org.mobyproject.config";
 
-pub fn add_all(
-    inputs: &Inputs,
-    tree: &mut Tree,
-    used: &mut Vec<UsedImage>,
-) -> Result<(), AssembleError> {
-    let config = inputs.config;
-    // LinuxKit gives every container an id, from 100 in config order, that
-    // `uid`/`gid` may name.
+/// LinuxKit gives every container an id, from 100 in config order, that
+/// `uid`/`gid` (of containers and of `files:`) may name.
+pub fn container_ids(config: &crate::config::Config) -> BTreeMap<String, u32> {
     let mut ids = BTreeMap::new();
     for (n, c) in config
         .onboot
@@ -33,6 +28,16 @@ pub fn add_all(
             ids.insert(name.clone(), 100 + n as u32);
         }
     }
+    ids
+}
+
+pub fn add_all(
+    inputs: &Inputs,
+    tree: &mut Tree,
+    used: &mut Vec<UsedImage>,
+) -> Result<(), AssembleError> {
+    let config = inputs.config;
+    let ids = container_ids(config);
     let volumes: BTreeMap<String, bool> = config
         .volumes
         .iter()

@@ -13,18 +13,7 @@ use crate::config::{Config, File, Id, parse_mode};
 use crate::fstree::{Entry, Kind, Tree, normalize};
 
 pub fn add(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
-    let mut ids = BTreeMap::new();
-    for (n, c) in config
-        .onboot
-        .iter()
-        .chain(&config.onshutdown)
-        .chain(&config.services)
-        .enumerate()
-    {
-        if let Some(name) = &c.name {
-            ids.insert(name.clone(), 100 + n as u32);
-        }
-    }
+    let ids = super::bundle::container_ids(config);
     for (index, f) in config.files.iter().enumerate() {
         add_one(config, tree, index, f, &ids)?;
     }

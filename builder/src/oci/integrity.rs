@@ -83,18 +83,10 @@ fn check_blob(store: &Store, digest: &Digest) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oci::manifest::descriptor;
-    use oci_spec::image::MediaType;
+    use crate::oci::store::one_layer_image;
 
     fn image(store: &Store) -> (Digest, Digest) {
-        let config = store.put_bytes(b"{}").unwrap();
-        let layer = store.put_bytes(b"layer bytes").unwrap();
-        let manifest = format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":11}}]}}"#
-        );
-        let m = store.put_bytes(manifest.as_bytes()).unwrap();
-        let desc = descriptor(MediaType::ImageManifest, &m, manifest.len() as u64);
-        store.set_name("example.org/a/b:1", &desc).unwrap();
+        let (m, _, layer) = one_layer_image(store, b"layer bytes", "example.org/a/b:1");
         (m, layer)
     }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
 
 use super::digest::{Digest, HashingWriter};
-use super::manifest::{self, Manifest};
+use super::manifest::Manifest;
 use crate::exit::{Classify, ErrorClass};
 
 /// The annotation holding an image's name in `index.json`.
@@ -476,11 +476,6 @@ pub fn descriptor_digest(d: &Descriptor) -> Digest {
         .unwrap_or_else(|_| Digest::of(d.digest().to_string().as_bytes()))
 }
 
-/// A descriptor for a manifest or index blob.
-pub fn manifest_descriptor(media_type: MediaType, digest: &Digest, size: u64) -> Descriptor {
-    manifest::descriptor(media_type, digest, size)
-}
-
 fn empty_index() -> ImageIndex {
     ImageIndexBuilder::default()
         .schema_version(2u32)
@@ -488,6 +483,23 @@ fn empty_index() -> ImageIndex {
         .manifests(Vec::new())
         .build()
         .unwrap_or_default()
+}
+
+/// A named single-platform image with one layer, for tests of code that
+/// reads images back: its manifest, config and layer digests.
+#[cfg(test)]
+pub(crate) fn one_layer_image(store: &Store, layer: &[u8], name: &str) -> (Digest, Digest, Digest) {
+    let config = store.put_bytes(b"{}").expect("config");
+    let layer_digest = store.put_bytes(layer).expect("layer");
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{}}}]}}"#,
+        layer.len()
+    );
+    let m = store.put_bytes(manifest.as_bytes()).expect("manifest");
+    let desc =
+        crate::oci::manifest::descriptor(MediaType::ImageManifest, &m, manifest.len() as u64);
+    store.set_name(name, &desc).expect("name");
+    (m, config, layer_digest)
 }
 
 #[cfg(test)]
@@ -534,15 +546,8 @@ mod tests {
     #[test]
     fn names_point_at_blobs_and_gc_keeps_only_reachable_ones() {
         let (_d, s) = store();
-        let config = s.put_bytes(b"{}").unwrap();
-        let layer = s.put_bytes(b"layer").unwrap();
         let orphan = s.put_bytes(b"orphan").unwrap();
-        let manifest = format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":5}}]}}"#
-        );
-        let m = s.put_bytes(manifest.as_bytes()).unwrap();
-        let desc = manifest_descriptor(MediaType::ImageManifest, &m, manifest.len() as u64);
-        s.set_name("docker.io/library/x:1", &desc).unwrap();
+        let (m, config, layer) = one_layer_image(&s, b"layer", "docker.io/library/x:1");
         assert_eq!(
             descriptor_digest(&s.lookup("docker.io/library/x:1").unwrap().unwrap()),
             m
@@ -573,12 +578,20 @@ mod tests {
         let sig_name = format!("example.org/a/b:{}", image_digest.signature_tag());
         s.set_name(
             name,
-            &manifest_descriptor(MediaType::ImageManifest, &image_digest, image.len() as u64),
+            &crate::oci::manifest::descriptor(
+                MediaType::ImageManifest,
+                &image_digest,
+                image.len() as u64,
+            ),
         )
         .unwrap();
         s.set_name(
             &sig_name,
-            &manifest_descriptor(MediaType::ImageManifest, &sig_digest, sig.len() as u64),
+            &crate::oci::manifest::descriptor(
+                MediaType::ImageManifest,
+                &sig_digest,
+                sig.len() as u64,
+            ),
         )
         .unwrap();
         assert_eq!(s.gc().unwrap().removed_blobs, 0);

@@ -376,7 +376,7 @@ pub fn finish(
             name: name.clone(),
             source,
         })?;
-    let descriptor = crate::oci::store::manifest_descriptor(
+    let descriptor = crate::oci::manifest::descriptor(
         oci_spec::image::MediaType::ImageIndex,
         &index.digest,
         index.size,
