@@ -1,6 +1,23 @@
 //! cairn-boot: the formats a cairn system boots from, written in pure Rust
 //! with no host tools, byte for byte reproducible.
 //!
-//! Today: [`cpio`], the newc archive the kernel unpacks as its initramfs.
+//! - [`cpio`]: the newc archive the kernel unpacks as its initramfs.
+//! - [`squashfs`]: the read-only root filesystem.
+//! - [`verity`]: the dm-verity hash tree and superblock that pin it.
+//! - [`fat`]: the FAT32 EFI system partition.
+//! - [`gpt`]: the partition table of a disk image.
+//! - [`qcow2`]: a raw disk image as qcow2.
+//! - [`pe`], [`uki`]: the unified kernel image (systemd-stub plus sections)
+//!   and its Authenticode hash.
+//! - [`measure`], [`pcr`]: what a boot extends into the TPM, forecast.
 
 pub mod cpio;
+pub mod fat;
+pub mod gpt;
+pub mod measure;
+pub mod pcr;
+pub mod pe;
+pub mod qcow2;
+pub mod squashfs;
+pub mod uki;
+pub mod verity;
