@@ -1,1 +1,423 @@
-//! (being written)
+//! GUID partition tables (UEFI specification, chapter 5): a protective MBR,
+//! the primary header at LBA 1 with a 128-entry array at LBA 2, and the
+//! backup array and header at the end of the disk. 512-byte sectors;
+//! partitions start on 1 MiB boundaries.
+//!
+//! Only the table is written here; the caller writes each partition's
+//! contents at `first_lba * 512`. Entries are placed in the slot the caller
+//! names, so a disk can leave slots empty for partitions added later (cairn
+//! keeps 3 and 4 free for an A/B root and a data partition).
+//!
+//! Reproducible: nothing is random; [`guid_from`] derives GUIDs from content.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+pub const SECTOR: u64 = 512;
+/// Partition alignment in bytes.
+pub const ALIGN: u64 = 1 << 20;
+/// Entries in the partition array.
+pub const SLOTS: u32 = 128;
+const ENTRY_SIZE: usize = 128;
+const ARRAY_SECTORS: u64 = SLOTS as u64 * ENTRY_SIZE as u64 / SECTOR;
+/// MBR, header and array at the start; the same minus the MBR at the end.
+const FIRST_USABLE: u64 = 2 + ARRAY_SECTORS;
+const HEADER_SIZE: u32 = 92;
+/// UTF-16 code units in a partition name.
+const NAME_UNITS: usize = 36;
+
+/// Partition attribute: firmware must not touch the partition.
+pub const ATTR_REQUIRED: u64 = 1;
+/// Partition attribute (Discoverable Partitions Specification): mount read-only.
+pub const ATTR_READ_ONLY: u64 = 1 << 60;
+/// Partition attribute (Discoverable Partitions Specification): do not mount automatically.
+pub const ATTR_NO_AUTO: u64 = 1 << 63;
+
+/// A GUID in the byte order GPT stores it: the first three fields
+/// little-endian, the last two as written.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Guid(pub [u8; 16]);
+
+/// EFI system partition.
+pub const ESP: Guid = Guid::from_fields(
+    0xc12a7328,
+    0xf81f,
+    0x11d2,
+    [0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b],
+);
+/// Root partition for x86-64 (Discoverable Partitions Specification).
+pub const ROOT_X86_64: Guid = Guid::from_fields(
+    0x4f68bce3,
+    0xe8cd,
+    0x4db1,
+    [0x96, 0xe7, 0xfb, 0xca, 0xf9, 0x84, 0xb7, 0x09],
+);
+/// Root partition for arm64 (Discoverable Partitions Specification).
+pub const ROOT_ARM64: Guid = Guid::from_fields(
+    0xb921b045,
+    0x1df0,
+    0x41c3,
+    [0xaf, 0x44, 0x4c, 0x6f, 0x28, 0x0d, 0x3f, 0xae],
+);
+/// Generic Linux data partition.
+pub const LINUX_DATA: Guid = Guid::from_fields(
+    0x0fc63daf,
+    0x8483,
+    0x4772,
+    [0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4],
+);
+
+impl Guid {
+    /// From the fields as the text form shows them (`a-b-c-d[0..2]-d[2..8]`).
+    pub const fn from_fields(a: u32, b: u16, c: u16, d: [u8; 8]) -> Guid {
+        let (a, b, c) = (a.to_le_bytes(), b.to_le_bytes(), c.to_le_bytes());
+        Guid([
+            a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5],
+            d[6], d[7],
+        ])
+    }
+
+    /// The bytes in text order (RFC 9562 big-endian).
+    fn text_order(&self) -> [u8; 16] {
+        swap_order(self.0)
+    }
+}
+
+/// Converts between text order and GPT order (the swap is its own inverse).
+fn swap_order(b: [u8; 16]) -> [u8; 16] {
+    let mut o = b;
+    o[..4].reverse();
+    o[4..6].reverse();
+    o[6..8].reverse();
+    o
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = hex::encode(self.text_order());
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+}
+
+impl fmt::Debug for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Guid({self})")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{text:?} is not a GUID; write it as 8-4-4-4-12 hex digits")]
+pub struct GuidError {
+    pub text: String,
+}
+
+impl FromStr for Guid {
+    type Err = GuidError;
+
+    fn from_str(s: &str) -> Result<Guid, GuidError> {
+        let err = || GuidError {
+            text: s.to_string(),
+        };
+        let b = s.as_bytes();
+        if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+            return Err(err());
+        }
+        let digits: String = s.split('-').collect();
+        let mut text = [0u8; 16];
+        hex::decode_to_slice(&digits, &mut text).map_err(|_| err())?;
+        Ok(Guid(swap_order(text)))
+    }
+}
+
+/// A GUID derived from `seed` (sha256 of the length-prefixed parts), marked
+/// as an RFC 9562 version 8 (custom) GUID.
+pub fn guid_from(seed: &[&[u8]]) -> Guid {
+    let mut h = Sha256::new();
+    h.update(b"cairn gpt guid v1");
+    for part in seed {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let mut text = [0u8; 16];
+    text.copy_from_slice(&h.finalize()[..16]);
+    text[6] = (text[6] & 0x0f) | 0x80;
+    text[8] = (text[8] & 0x3f) | 0x80;
+    Guid(swap_order(text))
+}
+
+/// One partition entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// The entry's number, 1 to 128, as `sgdisk -i` and `/dev/vdaN` count.
+    pub slot: u32,
+    pub type_guid: Guid,
+    pub unique_guid: Guid,
+    /// At most 36 UTF-16 code units.
+    pub name: String,
+    pub first_lba: u64,
+    /// Inclusive.
+    pub last_lba: u64,
+    pub attrs: u64,
+}
+
+/// Sectors of one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    pub first_lba: u64,
+    /// Inclusive.
+    pub last_lba: u64,
+}
+
+impl Extent {
+    /// Where the partition's contents start in the disk image.
+    pub fn offset(&self) -> u64 {
+        self.first_lba * SECTOR
+    }
+
+    pub fn bytes(&self) -> u64 {
+        (self.last_lba + 1 - self.first_lba) * SECTOR
+    }
+}
+
+/// Partitions placed one after another from 1 MiB, each rounded up to
+/// whole MiB, and the disk size with 1 MiB after them for the backup table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub extents: Vec<Extent>,
+    pub disk_bytes: u64,
+}
+
+impl Layout {
+    pub fn new(sizes: &[u64]) -> Result<Layout, GptError> {
+        let mut at = ALIGN;
+        let mut extents = Vec::with_capacity(sizes.len());
+        for (index, &size) in sizes.iter().enumerate() {
+            let len = size
+                .checked_next_multiple_of(ALIGN)
+                .filter(|&l| l > 0)
+                .ok_or(GptError::PartitionSize { index, size })?;
+            let end = at
+                .checked_add(len)
+                .ok_or(GptError::PartitionSize { index, size })?;
+            extents.push(Extent {
+                first_lba: at / SECTOR,
+                last_lba: end / SECTOR - 1,
+            });
+            at = end;
+        }
+        let disk_bytes = at.checked_add(ALIGN).ok_or(GptError::PartitionSize {
+            index: sizes.len(),
+            size: u64::MAX,
+        })?;
+        Ok(Layout {
+            extents,
+            disk_bytes,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GptError {
+    #[error(
+        "partition {index} of the layout has size {size}; give a size above 0 that fits a disk"
+    )]
+    PartitionSize { index: usize, size: u64 },
+    #[error(
+        "disk of {bytes} bytes cannot hold a GPT; it must be a multiple of 512 bytes and at \
+         least {min} bytes"
+    )]
+    DiskSize { bytes: u64, min: u64 },
+    #[error(
+        "partition {name:?} is in slot {slot}; slots run from 1 to 128 and each holds one partition"
+    )]
+    Slot { name: String, slot: u32 },
+    #[error(
+        "partition {name:?} spans sectors {first}..={last}; it must lie within the usable \
+         sectors {usable_first}..={usable_last}"
+    )]
+    Extent {
+        name: String,
+        first: u64,
+        last: u64,
+        usable_first: u64,
+        usable_last: u64,
+    },
+    #[error("partitions {a:?} and {b:?} overlap; give them disjoint sector ranges")]
+    Overlap { a: String, b: String },
+    #[error("partition name {name:?} is longer than 36 UTF-16 units; shorten it")]
+    Name { name: String },
+    #[error("cannot write the {what} of the partition table")]
+    Io {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Writes the protective MBR, the primary and the backup GPT for a disk of
+/// `disk_bytes` bytes holding `parts`.
+pub fn write_table(
+    disk: &mut (impl Write + Seek),
+    disk_guid: Guid,
+    disk_bytes: u64,
+    parts: &[Partition],
+) -> Result<(), GptError> {
+    let sectors = check(disk_bytes, parts)?;
+    let array = entry_array(parts)?;
+    let array_crc = crc32(&array);
+    let last = sectors - 1;
+    let backup_array = last - ARRAY_SECTORS;
+    let header = |mine: u64, other: u64, array_lba: u64| {
+        let mut h = [0u8; SECTOR as usize];
+        h[0..8].copy_from_slice(b"EFI PART");
+        h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+        h[12..16].copy_from_slice(&HEADER_SIZE.to_le_bytes());
+        h[24..32].copy_from_slice(&mine.to_le_bytes());
+        h[32..40].copy_from_slice(&other.to_le_bytes());
+        h[40..48].copy_from_slice(&FIRST_USABLE.to_le_bytes());
+        h[48..56].copy_from_slice(&(backup_array - 1).to_le_bytes());
+        h[56..72].copy_from_slice(&disk_guid.0);
+        h[72..80].copy_from_slice(&array_lba.to_le_bytes());
+        h[80..84].copy_from_slice(&SLOTS.to_le_bytes());
+        h[84..88].copy_from_slice(&(ENTRY_SIZE as u32).to_le_bytes());
+        h[88..92].copy_from_slice(&array_crc.to_le_bytes());
+        let crc = crc32(&h[..HEADER_SIZE as usize]);
+        h[16..20].copy_from_slice(&crc.to_le_bytes());
+        h
+    };
+    let mut at = |lba: u64, what: &'static str, bytes: &[u8]| {
+        disk.seek(SeekFrom::Start(lba * SECTOR))
+            .and_then(|_| disk.write_all(bytes))
+            .map_err(|source| GptError::Io { what, source })
+    };
+    at(0, "protective MBR", &protective_mbr(sectors))?;
+    at(1, "primary header", &header(1, last, 2))?;
+    at(2, "primary entry array", &array)?;
+    at(backup_array, "backup entry array", &array)?;
+    at(last, "backup header", &header(last, 1, backup_array))?;
+    Ok(())
+}
+
+/// Checks sizes, slots, names and extents; returns the disk's sector count.
+fn check(disk_bytes: u64, parts: &[Partition]) -> Result<u64, GptError> {
+    let min = (2 * FIRST_USABLE) * SECTOR;
+    if !disk_bytes.is_multiple_of(SECTOR) || disk_bytes < min {
+        return Err(GptError::DiskSize {
+            bytes: disk_bytes,
+            min,
+        });
+    }
+    let sectors = disk_bytes / SECTOR;
+    let usable_last = sectors - FIRST_USABLE;
+    let mut slots = BTreeSet::new();
+    for p in parts {
+        if !(1..=SLOTS).contains(&p.slot) || !slots.insert(p.slot) {
+            return Err(GptError::Slot {
+                name: p.name.clone(),
+                slot: p.slot,
+            });
+        }
+        if p.first_lba < FIRST_USABLE || p.last_lba > usable_last || p.first_lba > p.last_lba {
+            return Err(GptError::Extent {
+                name: p.name.clone(),
+                first: p.first_lba,
+                last: p.last_lba,
+                usable_first: FIRST_USABLE,
+                usable_last,
+            });
+        }
+    }
+    let mut by_start: Vec<&Partition> = parts.iter().collect();
+    by_start.sort_by_key(|p| p.first_lba);
+    for pair in by_start.windows(2) {
+        if pair[1].first_lba <= pair[0].last_lba {
+            return Err(GptError::Overlap {
+                a: pair[0].name.clone(),
+                b: pair[1].name.clone(),
+            });
+        }
+    }
+    Ok(sectors)
+}
+
+fn entry_array(parts: &[Partition]) -> Result<Vec<u8>, GptError> {
+    let mut array = vec![0u8; SLOTS as usize * ENTRY_SIZE];
+    for p in parts {
+        let units: Vec<u16> = p.name.encode_utf16().collect();
+        if units.len() > NAME_UNITS {
+            return Err(GptError::Name {
+                name: p.name.clone(),
+            });
+        }
+        let start = (p.slot as usize - 1) * ENTRY_SIZE;
+        let e = &mut array[start..start + ENTRY_SIZE];
+        e[0..16].copy_from_slice(&p.type_guid.0);
+        e[16..32].copy_from_slice(&p.unique_guid.0);
+        e[32..40].copy_from_slice(&p.first_lba.to_le_bytes());
+        e[40..48].copy_from_slice(&p.last_lba.to_le_bytes());
+        e[48..56].copy_from_slice(&p.attrs.to_le_bytes());
+        for (slot, unit) in e[56..].chunks_mut(2).zip(units) {
+            slot.copy_from_slice(&unit.to_le_bytes());
+        }
+    }
+    Ok(array)
+}
+
+/// One partition of type 0xEE covering the disk, so MBR-only tools see it
+/// as in use.
+fn protective_mbr(sectors: u64) -> [u8; SECTOR as usize] {
+    let mut m = [0u8; SECTOR as usize];
+    let e = &mut m[446..462];
+    e[1..4].copy_from_slice(&[0x00, 0x02, 0x00]); // CHS of LBA 1
+    e[4] = 0xee;
+    e[5..8].copy_from_slice(&[0xff, 0xff, 0xff]); // CHS beyond reach
+    e[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let size = u32::try_from(sectors - 1).unwrap_or(u32::MAX);
+    e[12..16].copy_from_slice(&size.to_le_bytes());
+    m[510] = 0x55;
+    m[511] = 0xaa;
+    m
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as GPT and zip use it).
+pub fn crc32(data: &[u8]) -> u32 {
+    !data.iter().fold(!0u32, |crc, &b| {
+        CRC_TABLE[((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8)
+    })
+}
+
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+#[cfg(test)]
+#[path = "gpt_tests.rs"]
+mod tests;
