@@ -179,15 +179,15 @@ fn salted(salt: &[u8; 32]) -> Sha256 {
     h
 }
 
-/// The tree in on-disk order (without the superblock) and the root hash,
-/// computed from the hashes of the data blocks (`level0`, one digest per
+/// The tree levels in on-disk order (without the superblock) and the root
+/// hash, computed from the hashes of the data blocks (`level0`, one digest per
 /// data block, padded with zeros to whole hash blocks).
 fn finish_tree(
     level0: Vec<u8>,
     data_blocks: u64,
     first_block: &[u8],
     salt: &[u8; 32],
-) -> (Vec<u8>, [u8; 32]) {
+) -> (Vec<Vec<u8>>, [u8; 32]) {
     let base = salted(salt);
     let sizes = level_sizes(data_blocks);
     if sizes.is_empty() {
@@ -204,7 +204,8 @@ fn finish_tree(
     }
     let top = levels.last().map(Vec::as_slice).unwrap_or_default();
     let root = base.chain_update(top).finalize().into();
-    (levels.into_iter().rev().flatten().collect(), root)
+    levels.reverse();
+    (levels, root)
 }
 
 /// The hash tree (on-disk order, no superblock) and root hash of `data`, in
@@ -217,7 +218,8 @@ pub fn tree(data: &[u8], salt: &[u8; 32]) -> Result<(Vec<u8>, [u8; 32])> {
         slot.copy_from_slice(&base.clone().chain_update(block).finalize());
     }
     let first = data.get(..BLOCK as usize).unwrap_or_default();
-    Ok(finish_tree(level0, data_blocks, first, salt))
+    let (levels, root) = finish_tree(level0, data_blocks, first, salt);
+    Ok((levels.concat(), root))
 }
 
 fn check_size(bytes: u64) -> Result<u64> {
@@ -272,7 +274,7 @@ pub fn build_with_salt(
     })?;
     let mut first = vec![0u8; BLOCK as usize];
     read_at(data, data_start, &mut first)?;
-    let (tree, root_hash) = finish_tree(level0, data_blocks, &first, salt);
+    let (levels, root_hash) = finish_tree(level0, data_blocks, &first, salt);
     let params = Params {
         data_blocks,
         hash_offset: data_bytes,
@@ -281,7 +283,7 @@ pub fn build_with_salt(
     };
     let write = |out: &mut dyn Write| -> io::Result<()> {
         out.write_all(&superblock(&params))?;
-        out.write_all(&tree)
+        levels.iter().try_for_each(|level| out.write_all(level))
     };
     write(out).map_err(|source| VerityError::Write { source })?;
     Ok(params)
