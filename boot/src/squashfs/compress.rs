@@ -1,0 +1,81 @@
+//! One block in, the bytes to store out: compressed when that saves space,
+//! else the block itself (the caller marks it uncompressed).
+
+use ruzstd::encoding::{CompressionLevel, compress_to_vec};
+
+use super::Compression;
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// Frame header descriptor bits that move or remove the window byte.
+const SINGLE_SEGMENT: u8 = 0x20;
+const DICTIONARY_ID: u8 = 0x03;
+
+/// Compresses `raw`; `None` when the result would not be smaller, so the
+/// block is stored as is.
+pub(crate) fn compress(compression: Compression, raw: &[u8]) -> Option<Vec<u8>> {
+    match compression {
+        Compression::None => None,
+        Compression::Zstd => {
+            if raw.is_empty() {
+                return None;
+            }
+            let mut out = compress_to_vec(raw, CompressionLevel::Fastest);
+            shrink_window(&mut out, raw.len());
+            (out.len() < raw.len()).then_some(out)
+        }
+    }
+}
+
+/// ruzstd always declares a 128 KiB window, but the kernel's squashfs
+/// decompressor refuses frames whose window exceeds max(block size, 8 KiB).
+/// A frame never refers further back than its own content, so the smallest
+/// power of two that holds the content is an honest window.
+fn shrink_window(frame: &mut [u8], content_len: usize) {
+    if frame.len() < 6 || frame[..4] != ZSTD_MAGIC {
+        return;
+    }
+    if frame[4] & (SINGLE_SEGMENT | DICTIONARY_ID) != 0 {
+        return;
+    }
+    let log = content_len.next_power_of_two().trailing_zeros().max(10);
+    let declared = 10 + u32::from(frame[5] >> 3);
+    if log < declared {
+        // Mantissa 0: the window is exactly 2^log.
+        frame[5] = ((log - 10) as u8) << 3;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(frame: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(frame).expect("a zstd frame");
+        std::io::Read::read_to_end(&mut dec, &mut out).expect("a valid zstd frame");
+        out
+    }
+
+    #[test]
+    fn a_compressible_block_round_trips_with_a_window_no_larger_than_itself() {
+        let raw: Vec<u8> = (0..8192u32).map(|i| (i % 7) as u8).collect();
+        let frame = compress(Compression::Zstd, &raw).expect("repetitive data shrinks");
+        assert_eq!(frame[5] >> 3, 3, "window 8 KiB");
+        assert_eq!(decode(&frame), raw);
+    }
+
+    #[test]
+    fn incompressible_or_uncompressed_blocks_are_kept_as_they_are() {
+        let mut x = 0x2545_f491_u32;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        assert!(compress(Compression::Zstd, &noise).is_none());
+        assert!(compress(Compression::None, &[0; 4096]).is_none());
+    }
+}
