@@ -10,9 +10,12 @@
 //! and with raw data padded to its FileAlignment, so the file has no gaps
 //! and its Authenticode digest is the same whether computed section by
 //! section (as firmware does) or linearly (as `osslsigncode` does).
-//! Anything after the stub's last section, in practice the COFF symbol table
-//! Debian's objcopy leaves there, is dropped and its header fields zeroed:
-//! it would otherwise sit between the stub's sections and ours.
+//! Anything after the stub's last section is dropped: it would otherwise
+//! sit between the stub's sections and ours. In Debian's x86_64 stub that is
+//! the COFF symbol table (its header fields are zeroed); in the arm64 stub,
+//! whose PE header gnu-efi writes by hand with only `.text` and `.data`, it
+//! is an unmapped copy of the SBAT and `LoaderInfo` strings past SizeOfImage,
+//! which the firmware never loads.
 //!
 //! No section needs more alignment than the stub's: systemd 252 hands
 //! `.linux` to the firmware's LoadImage, which copies and relocates it (the
@@ -184,8 +187,10 @@ pub fn build(stub: &[u8], s: &Sections) -> Result<Vec<u8>> {
     }
     let list = ordered(s)?;
 
-    // New headers go into the zero padding between the section table and
-    // the first byte anything else uses.
+    // New headers go into the space between the section table and the
+    // first section or SizeOfHeaders. That space is header padding whatever
+    // it holds: zeros in the x86 stub, NOP instructions in gnu-efi's
+    // hand-made arm64 header.
     let table_end = pe.section_table_offset() + pe.sections.len() * SECTION_HEADER_LEN;
     let limit = pe
         .sections
@@ -193,10 +198,7 @@ pub fn build(stub: &[u8], s: &Sections) -> Result<Vec<u8>> {
         .filter(|sec| sec.raw_size != 0)
         .map(|sec| sec.raw_offset as usize)
         .fold(pe.size_of_headers as usize, usize::min);
-    let free = stub
-        .get(table_end..limit)
-        .map_or(0, |gap| gap.iter().take_while(|&&b| b == 0).count());
-    let room = free / SECTION_HEADER_LEN;
+    let room = limit.saturating_sub(table_end) / SECTION_HEADER_LEN;
     if room < list.len() {
         return Err(UkiError::NoHeaderRoom {
             room,

@@ -266,3 +266,23 @@ fn a_signed_stub_or_a_non_pe_stub_is_refused() {
     assert!(matches!(build(&stub, &s), Err(UkiError::StubSigned)));
     assert!(matches!(build(b"MZ", &s), Err(UkiError::Stub { .. })));
 }
+
+#[test]
+fn header_padding_that_is_not_zero_still_takes_the_new_headers() {
+    // gnu-efi's arm64 stub pads its hand-written header with NOPs.
+    let mut stub = read(STUB);
+    for word in stub[0x2c8..0x400].chunks_exact_mut(4) {
+        word.copy_from_slice(&0xd503_201fu32.to_le_bytes());
+    }
+    let s = Sections {
+        osrel: OSREL,
+        cmdline: CMDLINE,
+        linux: b"kernel",
+        initrd: b"initrd",
+        uname: None,
+        extra: &[],
+    };
+    let uki = build(&stub, &s).unwrap();
+    assert_eq!(read_section(&uki, ".linux").unwrap(), Some(&b"kernel"[..]));
+    assert_eq!(read_section(&uki, ".initrd").unwrap(), Some(&b"initrd"[..]));
+}
