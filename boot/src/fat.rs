@@ -229,7 +229,6 @@ pub fn write(
         put(out, geo.cluster_offset(start), &bytes, "directories")?;
     }
 
-    let mut end = geo.cluster_offset(next);
     for (f, &start) in files.iter_mut().zip(&file_starts) {
         if f.size > 0 {
             copy_file(out, geo.cluster_offset(start), f, cluster)?;
@@ -238,8 +237,8 @@ pub fn write(
     // A raw image file must reach the partition's end even when its last
     // clusters are free, or fsck.fat finds the filesystem larger than its
     // device.
-    end = end.max(size.saturating_sub(SECTOR));
-    zeros(out, end, size - end)?;
+    let end = geo.cluster_offset(next).max(size.saturating_sub(SECTOR));
+    zeros(out, end, size.saturating_sub(end))?;
     out.flush().map_err(|source| FatError::Write {
         what: "data".to_string(),
         source,

@@ -2,7 +2,7 @@
 //! volumes those tools made.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use super::*;
@@ -85,10 +85,6 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn image(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
-}
-
 /// fsck.fat prints its version, then one summary line; any complaint adds lines.
 fn assert_fsck_clean(img: &Path) {
     let out = run(Command::new("fsck.fat").arg("-n").arg(img));
@@ -106,7 +102,7 @@ fn assert_fsck_clean(img: &Path) {
 #[test]
 fn fsck_fat_finds_nothing_to_complain_about() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let img = image(dir.path(), "esp.img");
+    let img = dir.path().join("esp.img");
     let sample = Sample::new();
     sample
         .write(&img, partition_size(4 << 20, 4))
@@ -150,7 +146,7 @@ fn fsck_fat_finds_nothing_to_complain_about() {
 #[test]
 fn mtools_list_the_files_and_copy_back_identical_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let img = image(dir.path(), "esp.img");
+    let img = dir.path().join("esp.img");
     let sample = Sample::new();
     sample
         .write(&img, partition_size(4 << 20, 4))
@@ -193,7 +189,7 @@ fn mtools_list_the_files_and_copy_back_identical_bytes() {
 #[test]
 fn read_file_returns_what_was_written() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let img = image(dir.path(), "esp.img");
+    let img = dir.path().join("esp.img");
     let sample = Sample::new();
     sample
         .write(&img, partition_size(4 << 20, 4))
@@ -216,7 +212,7 @@ fn read_file_returns_what_was_written() {
 #[test]
 fn two_writes_give_identical_images() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (a, b) = (image(dir.path(), "a.img"), image(dir.path(), "b.img"));
+    let (a, b) = (dir.path().join("a.img"), dir.path().join("b.img"));
     let sample = Sample::new();
     let size = partition_size(4 << 20, 4);
     sample.write(&a, size).expect("write a");
@@ -229,7 +225,7 @@ fn two_writes_give_identical_images() {
 #[test]
 fn files_too_big_for_the_partition_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let img = image(dir.path(), "esp.img");
+    let img = dir.path().join("esp.img");
     let mut data: &[u8] = &[0u8; 0];
     let size = 33 << 20;
     let mut files = [File {
@@ -247,7 +243,7 @@ fn files_too_big_for_the_partition_are_refused() {
 #[test]
 fn read_file_finds_files_that_mtools_wrote() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let img = image(dir.path(), "tools.img");
+    let img = dir.path().join("tools.img");
     run(Command::new("mkfs.fat")
         .args(["-F", "32", "-C", "-n", "TOOLS"])
         .arg(&img)
@@ -281,7 +277,7 @@ fn read_file_finds_files_that_mtools_wrote() {
 #[test]
 fn boot_code_disassembles_to_the_not_bootable_stub() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let img = image(dir.path(), "esp.img");
+    let img = dir.path().join("esp.img");
     Sample::new().write(&img, 33 << 20).expect("write");
     let bytes = fs::read(&img).expect("read");
     let code = dir.path().join("boot.bin");
@@ -349,7 +345,7 @@ fn partitions_from_tiny_to_a_hundred_megabytes_pass_fsck() {
         let size = partition_size(per as u64 * count as u64, count);
         assert_eq!(size % (1 << 20), 0);
         assert!(size >= 33 << 20);
-        let img = image(dir.path(), "esp.img");
+        let img = dir.path().join("esp.img");
         let mut out = fs::File::create(&img).expect("create");
         write(&mut out, size, &OPTS, &mut files).expect("files fit the size partition_size gave");
         drop(out);
@@ -363,7 +359,7 @@ fn partitions_from_tiny_to_a_hundred_megabytes_pass_fsck() {
 #[test]
 fn larger_clusters_and_directories_over_many_clusters_pass_fsck() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let img = image(dir.path(), "esp.img");
+    let img = dir.path().join("esp.img");
     let sample = Sample::new();
     // 2 KiB and 4 KiB clusters; the free space stays sparse.
     for size in [200 << 20, 300 << 20] {

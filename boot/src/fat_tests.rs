@@ -334,3 +334,41 @@ fn a_broken_chain_or_a_loop_in_the_fat_is_reported_not_followed_forever() {
     let e = read_file(&mut Cursor::new(looped), "NOPE").expect_err("looped root");
     assert!(matches!(e, FatError::NotFound { .. }), "{e}");
 }
+
+#[test]
+fn entries_carry_the_fat_epoch_and_fsinfo_points_past_the_last_file() {
+    let img = write_mem(33 * MIB, &[("EFI/BOOT/BOOTX64.EFI", &[7u8; 1000])]).expect("write");
+    let g = Geometry::for_size(33 * MIB).expect("geometry");
+    let root = g.cluster_offset(2) as usize;
+    let label = &img[root..root + 32];
+    assert_eq!((&label[..11], label[11]), (&b"ESP        "[..], 0x08));
+    // Root, EFI, BOOT, then the file's two clusters: 7 is the first free.
+    let info = &img[512..1024];
+    assert_eq!(
+        u32::from_le_bytes([info[492], info[493], info[494], info[495]]),
+        7
+    );
+    let free = u32::from_le_bytes([info[488], info[489], info[490], info[491]]);
+    assert_eq!(free, g.clusters - 5);
+    for dir in [2u64, 3, 4] {
+        let at = g.cluster_offset(dir) as usize;
+        for e in img[at..at + 512].chunks(32).take_while(|e| e[0] != 0) {
+            // Creation time and date, access date, write time and date.
+            assert_eq!(&e[13..20], &[0, 0, 0, 0x21, 0, 0x21, 0], "{e:?}");
+            assert_eq!(&e[22..26], &[0, 0, 0x21, 0], "{e:?}");
+        }
+    }
+    let mut out = Cursor::new(vec![0u8; 33 << 20]);
+    let opts = Options {
+        volume_id: 1,
+        label: *b"NO NAME    ",
+    };
+    let mut empty = std::io::empty();
+    let mut files = [File {
+        path: "A",
+        size: 0,
+        data: &mut empty,
+    }];
+    write(&mut out, 33 * MIB, &opts, &mut files).expect("write");
+    assert_eq!(&out.get_ref()[root..root + 12], b"A          \x20");
+}
