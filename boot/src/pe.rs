@@ -56,8 +56,8 @@ pub enum PeError {
     )]
     BadMagic { magic: u16 },
     #[error(
-        "PE optional header is {size} bytes, too small for its {directories} data directories; \
-         the image is malformed"
+        "PE optional header is {size} bytes, too small for its fields and {directories} data \
+         directories; the image is malformed"
     )]
     OptionalHeaderTooSmall { size: u16, directories: u32 },
     #[error(
@@ -250,10 +250,15 @@ pub fn parse(data: &[u8]) -> Result<Pe> {
         _ => return Err(PeError::BadMagic { magic }),
     };
     let (rva_count_at, dirs_at) = if plus { (108, 112) } else { (92, 96) };
-    let directories = if usize::from(optional_size) >= rva_count_at + 4 {
+    // The fixed fields must lie inside the optional header: the UKI writer
+    // rewrites them in place and must not write past the headers.
+    let directories = if usize::from(optional_size) >= dirs_at {
         u32_at(data, opt + rva_count_at, "NumberOfRvaAndSizes")?
     } else {
-        0
+        return Err(PeError::OptionalHeaderTooSmall {
+            size: optional_size,
+            directories: 0,
+        });
     };
     // More than 16 entries is tolerated by loaders; only the first 16 mean anything.
     let used = (directories as usize).min(MAX_DATA_DIRECTORIES);

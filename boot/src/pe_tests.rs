@@ -262,3 +262,13 @@ fn a_file_without_mz_or_pe_signature_is_not_a_pe() {
     no_pe[0x41] = b'X';
     assert!(matches!(parse(&no_pe), Err(PeError::NoPe { offset: 0x40 })));
 }
+
+#[test]
+fn an_optional_header_too_short_for_its_fields_is_refused() {
+    let mut img = tiny_pe(&[b"code"], b"", b"");
+    img[0x54..0x56].copy_from_slice(&0u16.to_le_bytes());
+    assert!(matches!(
+        parse(&img),
+        Err(PeError::OptionalHeaderTooSmall { size: 0, .. })
+    ));
+}
