@@ -286,3 +286,25 @@ fn header_padding_that_is_not_zero_still_takes_the_new_headers() {
     assert_eq!(read_section(&uki, ".linux").unwrap(), Some(&b"kernel"[..]));
     assert_eq!(read_section(&uki, ".initrd").unwrap(), Some(&b"initrd"[..]));
 }
+
+#[test]
+fn corrupted_stub_headers_give_errors_or_ukis_never_panics() {
+    let stub = read(STUB);
+    let s = Sections {
+        osrel: b"",
+        cmdline: b"",
+        linux: b"kernel",
+        initrd: b"",
+        uname: None,
+        extra: &[],
+    };
+    for at in 0..0x2c8 {
+        for value in [0x00, 0x7f, 0xff] {
+            let mut bad = stub.clone();
+            bad[at] = value;
+            if let Ok(uki) = build(&bad, &s) {
+                assert_eq!(read_section(&uki, ".linux").unwrap(), Some(&b"kernel"[..]));
+            }
+        }
+    }
+}
