@@ -13,18 +13,19 @@ deps:
 build: deps
 	$(CARGO) build --release --locked -p cairn
 
-# Builds the example into out/ from the local store and boots it in QEMU
-# (Ctrl-A X quits). Packages the example names are built into the store
-# first when missing; the init always, so the current cairn-init boots.
+# Builds the example into out/ as a UEFI disk (GPT, UKI, dm-verity root) from
+# the local store and boots it in QEMU with OVMF and a software TPM (Ctrl-A X
+# quits). Packages the example names (and the UEFI stub) are built into the
+# store first when missing; the init always, so the current cairn-init boots.
 OUT ?= out
 run: build
-	@for p in $$(grep -o 'cairn/[a-z0-9-]*' $(EXAMPLE) | sort -u | cut -d/ -f2); do \
+	@for p in systemd-stub $$(grep -o 'cairn/[a-z0-9-]*' $(EXAMPLE) | sort -u | cut -d/ -f2); do \
 		if [ "$$p" = init ] || ! $(CAIRN) images | grep -q "^docker.io/cairn/$$p:latest "; then \
 			$(CAIRN) pkg build pkg/$$p || exit 1; \
 		fi; \
 	done
 	$(CAIRN) build --offline -o $(OUT) $(EXAMPLE)
-	$(CAIRN) run qemu $(OUT)/$(basename $(notdir $(EXAMPLE)))
+	$(CAIRN) run qemu --tpm $(OUT)/$(basename $(notdir $(EXAMPLE)))-efi.raw
 
 # Build time, initrd size and boot timeline of examples/minimal.yml; the
 # numbers go into docs/benchmarks.md by hand.

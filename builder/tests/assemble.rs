@@ -133,6 +133,7 @@ impl Fixture {
             store: &self.store,
             arch: Arch::Amd64,
             images: &self.images,
+            stub: None,
         };
         assemble(&inputs, self.work.path())
     }

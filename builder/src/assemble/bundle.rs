@@ -78,6 +78,7 @@ pub fn add_all(
             };
             let users = accounts(tree, &format!("{rootfs}/etc/passwd"));
             let groups = accounts(tree, &format!("{rootfs}/etc/group"));
+            let image_digest = digest.to_string();
             let ctx = Context {
                 image_config,
                 container_ids: &ids,
@@ -85,6 +86,7 @@ pub fn add_all(
                 groups: &groups,
                 volumes: &volumes,
                 is_service: section == "services",
+                image_digest: &image_digest,
             };
             let bundle = build(c, &label, &ctx).map_err(|message| AssembleError::Container {
                 section: where_.clone(),

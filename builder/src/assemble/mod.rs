@@ -14,6 +14,7 @@ mod rootfs;
 mod runtime;
 mod spec;
 mod spec_mounts;
+pub mod stub;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -36,6 +37,8 @@ pub struct Inputs<'a> {
     /// Every image of the config, as written there, to its platform
     /// manifest digest for `arch`.
     pub images: &'a BTreeMap<String, Digest>,
+    /// The image holding the UEFI stub, when the output format needs one.
+    pub stub: Option<&'a str>,
 }
 
 /// The assembled system.
@@ -43,6 +46,8 @@ pub struct Inputs<'a> {
 pub struct System {
     pub rootfs: Tree,
     pub kernel: Option<KernelParts>,
+    /// The UEFI stub, kept beside the tree like the kernel.
+    pub stub: Option<ContentId>,
     /// Every image used, in config order (kernel, init, onboot, onshutdown,
     /// services, volumes).
     pub images: Vec<UsedImage>,
@@ -243,9 +248,14 @@ pub fn assemble(inputs: &Inputs, work: &Path) -> Result<System, AssembleError> {
     rootfs::add_volumes(inputs, &mut tree, &mut used)?;
     files::add(config, &mut tree)?;
     rootfs::finish(config, &mut tree)?;
+    let stub = match inputs.stub {
+        Some(image) => Some(stub::add(inputs, image, &tree, &mut used)?),
+        None => None,
+    };
     Ok(System {
         rootfs: tree,
         kernel,
+        stub,
         images: used,
     })
 }

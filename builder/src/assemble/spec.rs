@@ -76,6 +76,8 @@ pub struct Context<'a> {
     /// Volume names to whether they are read-only.
     pub volumes: &'a BTreeMap<String, bool>,
     pub is_service: bool,
+    /// The image's platform manifest digest, which the init measures.
+    pub image_digest: &'a str,
 }
 
 /// The two JSON documents of a bundle, pretty-printed with sorted keys.
@@ -228,7 +230,8 @@ pub fn build(yaml: &Image, label: &Image, ctx: &Context) -> Result<Bundle, Strin
 
     let mut value = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
     sort_capabilities(&mut value);
-    let runtime = runtime_json(yaml, label, readonly, ctx.is_service)?;
+    let mut runtime = runtime_json(yaml, label, readonly, ctx.is_service)?;
+    runtime["imageDigest"] = Value::String(ctx.image_digest.to_string());
     Ok(Bundle {
         config_json: pretty(&value),
         runtime_json: pretty(&runtime),

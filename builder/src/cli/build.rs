@@ -36,8 +36,10 @@ pub struct BuildArgs {
     /// Use only the local store; never contact a registry.
     #[arg(long)]
     pub offline: bool,
-    /// Output format. Disk images (UKI, GPT with dm-verity) come later.
-    #[arg(short, long, value_enum, default_value = "kernel+initrd")]
+    /// Output format: a UEFI disk (raw-efi, qcow2-efi), a unified kernel
+    /// image (uki), LinuxKit's kernel+initrd, or the root filesystem alone
+    /// (squashfs, tar).
+    #[arg(short, long, value_enum, default_value = "raw-efi")]
     pub format: Format,
     /// Folder the outputs are written to.
     #[arg(short, long = "output", value_name = "DIR", default_value = ".")]
@@ -74,7 +76,17 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     } else {
         Some(registry(global)?)
     };
-    let uses = config.images();
+    let mut uses = config.images();
+    let stub = stub_image(&config, args.format);
+    if let Some(image) = &stub
+        && !uses.iter().any(|u| u.section == "kernel.stub")
+    {
+        uses.push(ImageUse {
+            section: "kernel.stub".into(),
+            name: "stub".into(),
+            image: image.clone(),
+        });
+    }
     ui::status(format!(
         "resolving {} images for {platform} (store {})",
         uses.len(),
@@ -137,10 +149,21 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
         store: &store,
         arch,
         images: &images,
+        stub: stub.as_deref(),
     };
     let (written, used) = assemble_and_write(&inputs, &args, &name)?;
     print_summary(&written, &used, started);
     Ok(())
+}
+
+/// The stub image a UKI-based format is built on: `kernel.stub`, else
+/// cairn's package.
+fn stub_image(config: &config::Config, format: Format) -> Option<String> {
+    if !format.needs_stub() {
+        return None;
+    }
+    let set = config.kernel.as_ref().and_then(|k| k.stub.clone());
+    Some(set.unwrap_or_else(|| assemble::stub::DEFAULT_STUB.to_string()))
 }
 
 /// The outputs' base name: `--name`, else the first config's file stem.
@@ -203,11 +226,14 @@ fn write_outputs(
         kernel: system.kernel.as_ref().map(|k| output::Kernel {
             image: &k.kernel,
             cmdline: &k.cmdline,
+            release: &k.version,
         }),
         dir,
         name,
         mtime: super::source_date_epoch()?,
         compression: args.compress,
+        arch: args.arch.unwrap_or_else(Arch::host),
+        stub: system.stub.as_ref(),
     };
     let label = match args.format {
         Format::KernelInitrd => format!("writing kernel+initrd ({})", args.compress.name()),

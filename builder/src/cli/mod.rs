@@ -10,6 +10,7 @@ use crate::ui::Verbosity;
 mod build;
 mod images;
 mod kernel;
+mod pcr;
 mod pkg;
 mod run;
 mod trust;
@@ -123,9 +124,12 @@ pub enum Command {
     /// Build packages (signed OCI images) from pkg/<name>/build.yml.
     #[command(subcommand)]
     Pkg(pkg::PkgCommand),
-    /// Boot a built system (kernel+initrd today) in a virtual machine.
+    /// Boot a built system (disk image, UKI or kernel+initrd) in a virtual machine.
     #[command(subcommand)]
     Run(run::RunCommand),
+    /// Forecast the TPM measurements of a built image.
+    #[command(subcommand)]
+    Pcr(pcr::PcrCommand),
 }
 
 /// SOURCE_DATE_EPOCH when set, else 0: every timestamp cairn writes into
@@ -159,5 +163,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kernel(cmd) => kernel::run(&global, cmd),
         Command::Pkg(cmd) => pkg::run(&global, cmd),
         Command::Run(cmd) => run::run(&global, cmd),
+        Command::Pcr(cmd) => pcr::run(&global, cmd),
     }
 }

@@ -261,6 +261,9 @@ pub(crate) fn check_file(
         if let Some(r) = k.image.clone() {
             c.image_ref(&[K("kernel"), K("image")], &r);
         }
+        if let Some(r) = k.stub.clone() {
+            c.image_ref(&[K("kernel"), K("stub")], &r);
+        }
     }
     for (i, r) in cfg.init.iter().enumerate() {
         c.image_ref(&[K("init"), I(i)], r);

@@ -33,6 +33,7 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
                 (&mut cur.cmdline, k.cmdline),
                 (&mut cur.binary, k.binary),
                 (&mut cur.ucode, k.ucode),
+                (&mut cur.stub, k.stub),
             ] {
                 if src.as_deref().is_some_and(|v| !v.is_empty()) {
                     *dst = src;
@@ -141,6 +142,9 @@ impl Config {
         };
         if let Some(image) = self.kernel.as_ref().and_then(|k| k.image.as_deref()) {
             push("kernel".into(), "kernel".into(), image);
+        }
+        if let Some(stub) = self.kernel.as_ref().and_then(|k| k.stub.as_deref()) {
+            push("kernel.stub".into(), "stub".into(), stub);
         }
         for (i, image) in self.init.iter().enumerate() {
             push(format!("init[{i}]"), short_name(image), image);

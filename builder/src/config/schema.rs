@@ -39,6 +39,9 @@ pub struct Kernel {
     /// cairn: kernel modules to add to the default set, by name (`-` and
     /// `_` are the same), each with the modules it depends on.
     pub modules: Option<Vec<String>>,
+    /// cairn: the image holding the UEFI stub that UKIs and disk images are
+    /// built on (default `cairn/systemd-stub:latest`, used only by those formats).
+    pub stub: Option<String>,
     /// Where the (last) `kernel` section starts.
     #[serde(skip)]
     pub location: Location,

@@ -64,6 +64,75 @@ impl AtomicFile {
     }
 }
 
+/// An output written out of order (a disk image or squashfs, whose headers
+/// come last): positional writes into the hidden temporary file, hashed by
+/// reading it back at commit.
+#[derive(Debug)]
+pub struct AtomicImage {
+    tmp: NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicImage {
+    pub fn create(dir: &Path, name: &str) -> Result<AtomicImage, OutputError> {
+        let path = dir.join(name);
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|source| OutputError::Create {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(AtomicImage { tmp, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self) -> &fs::File {
+        self.tmp.as_file()
+    }
+
+    /// Sets the final size (a disk's trailing zeros stay sparse), syncs,
+    /// hashes and renames the file to its final name.
+    pub fn commit(self, size: u64) -> Result<Written, OutputError> {
+        let path = self.path;
+        let fail = |source| OutputError::Write {
+            path: path.clone(),
+            source,
+        };
+        let file = self.tmp.as_file();
+        file.set_len(size).map_err(fail)?;
+        file.sync_all().map_err(fail)?;
+        let mut hasher = Sha256::new();
+        let mut reader = io::BufReader::with_capacity(1 << 20, file);
+        io::Seek::rewind(&mut reader).map_err(fail)?;
+        io::copy(&mut reader, &mut HashSink(&mut hasher)).map_err(fail)?;
+        fs::set_permissions(self.tmp.path(), Permissions::from_mode(0o644)).map_err(fail)?;
+        self.tmp.persist(&path).map_err(|e| fail(e.error))?;
+        Ok(Written {
+            path,
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+struct HashSink<'a>(&'a mut Sha256);
+
+impl Write for HashSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.out.write(buf)?;

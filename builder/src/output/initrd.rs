@@ -8,7 +8,7 @@ use std::io::Write;
 use cairn_boot::cpio::{self, Meta, Writer};
 
 use super::OutputError;
-use crate::fstree::{Entry, Kind, Tree};
+use crate::fstree::{Contents, Entry, Kind, Tree};
 
 /// Entries every initramfs gets unless the tree has them: char 5:1 is the
 /// console.
@@ -32,15 +32,27 @@ pub fn write_cpio(
     mtime: u64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), OutputError> {
+    write_entries(out, tree.iter(), tree.contents(), mtime, progress)
+}
+
+/// Writes `entries` (in tree order, contents from `contents`) and the
+/// extras they lack as one cpio archive.
+pub fn write_entries<'a>(
+    out: &mut dyn Write,
+    entries: impl Iterator<Item = (&'a str, &'a Entry)>,
+    contents: &Contents,
+    mtime: u64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), OutputError> {
     let mtime = u32::try_from(mtime).map_err(|_| OutputError::Mtime { mtime })?;
     let mut w = Writer::new(out, mtime);
     let mut extras = extras().into_iter().peekable();
-    for (path, entry) in tree.iter() {
+    for (path, entry) in entries {
         while let Some((extra, _)) = extras.peek() {
             match cpio::path_order(extra, path) {
                 Ordering::Less => {
                     if let Some((extra, e)) = extras.next() {
-                        put(&mut w, tree, extra, &e, progress)?;
+                        put(&mut w, contents, extra, &e, progress)?;
                     }
                 }
                 Ordering::Equal => {
@@ -49,10 +61,10 @@ pub fn write_cpio(
                 Ordering::Greater => break,
             }
         }
-        put(&mut w, tree, path, entry, progress)?;
+        put(&mut w, contents, path, entry, progress)?;
     }
     for (extra, e) in extras {
-        put(&mut w, tree, extra, &e, progress)?;
+        put(&mut w, contents, extra, &e, progress)?;
     }
     w.finish().map_err(|source| OutputError::Cpio {
         path: cpio::TRAILER.to_string(),
@@ -63,7 +75,7 @@ pub fn write_cpio(
 
 fn put(
     w: &mut Writer<&mut dyn Write>,
-    tree: &Tree,
+    contents: &Contents,
     path: &str,
     entry: &Entry,
     progress: &(dyn Fn(u64) + Sync),
@@ -76,13 +88,10 @@ fn put(
     let done = match &entry.kind {
         Kind::Dir => w.dir(path, meta),
         Kind::File(id) => {
-            let mut file = tree
-                .contents()
-                .open(id)
-                .map_err(|source| OutputError::Content {
-                    path: path.to_string(),
-                    source,
-                })?;
+            let mut file = contents.open(id).map_err(|source| OutputError::Content {
+                path: path.to_string(),
+                source,
+            })?;
             let done = w.file(path, meta, id.size, &mut file);
             progress(id.size);
             done

@@ -1,12 +1,21 @@
 //! Writing a built system out in the format asked for: the root filesystem
-//! as a tar, or LinuxKit's kernel+initrd triple (`NAME-kernel`,
-//! `NAME-initrd.img`, `NAME-cmdline`). Every file is written under a
-//! temporary name in the output folder and renamed when complete, so the
-//! same inputs give the same bytes and a failed build leaves nothing behind.
+//! as a tar or a squashfs, LinuxKit's kernel+initrd triple (`NAME-kernel`,
+//! `NAME-initrd.img`, `NAME-cmdline`), a unified kernel image, or a UEFI
+//! disk (GPT, FAT32 ESP with the UKI, squashfs root under dm-verity) as raw
+//! or qcow2. Every file is written under a temporary name in the output
+//! folder and renamed when complete, so the same inputs give the same bytes
+//! and a failed build leaves nothing behind.
 
 pub mod atomic;
+pub mod bootfs;
 pub mod compress;
+pub mod disk;
 pub mod initrd;
+pub mod inspect;
+pub mod plan;
+pub mod rootfs;
+pub mod uki;
+pub mod window;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,6 +36,19 @@ pub enum Format {
     /// newc cpio) and NAME-cmdline, as LinuxKit writes them.
     #[value(name = "kernel+initrd")]
     KernelInitrd,
+    /// The root filesystem as a compressed squashfs (NAME.squashfs).
+    Squashfs,
+    /// A unified kernel image (NAME.efi): systemd-stub with the kernel, the
+    /// whole root filesystem as its initrd, and the command line; boots from
+    /// UEFI firmware alone.
+    Uki,
+    /// A UEFI disk image (NAME-efi.raw): GPT, an EFI system partition with
+    /// the UKI, and the root filesystem as a dm-verity protected squashfs.
+    #[value(name = "raw-efi")]
+    RawEfi,
+    /// The same disk as qcow2 (NAME-efi.qcow2).
+    #[value(name = "qcow2-efi")]
+    Qcow2Efi,
 }
 
 impl Format {
@@ -34,7 +56,16 @@ impl Format {
         match self {
             Format::Tar => "tar",
             Format::KernelInitrd => "kernel+initrd",
+            Format::Squashfs => "squashfs",
+            Format::Uki => "uki",
+            Format::RawEfi => "raw-efi",
+            Format::Qcow2Efi => "qcow2-efi",
         }
+    }
+
+    /// Whether the format is built on the UEFI stub (`kernel.stub`).
+    pub fn needs_stub(self) -> bool {
+        matches!(self, Format::Uki | Format::RawEfi | Format::Qcow2Efi)
     }
 }
 
@@ -44,6 +75,8 @@ impl Format {
 pub struct Kernel<'a> {
     pub image: &'a ContentId,
     pub cmdline: &'a str,
+    /// The kernel release (`uname -r`), empty when unknown.
+    pub release: &'a str,
 }
 
 /// What to write, where.
@@ -56,6 +89,9 @@ pub struct Request<'a> {
     /// Every timestamp inside the outputs (SOURCE_DATE_EPOCH or 0).
     pub mtime: u64,
     pub compression: Compression,
+    pub arch: crate::cli::Arch,
+    /// The UEFI stub (a content of the tree's store) for UKI-based formats.
+    pub stub: Option<&'a ContentId>,
 }
 
 /// One file written.
@@ -96,12 +132,31 @@ pub enum OutputError {
     },
     #[error("timestamp {mtime} does not fit a cpio header (before 2106); lower SOURCE_DATE_EPOCH")]
     Mtime { mtime: u64 },
+    #[error(
+        "no UEFI stub for the {format} format; add `cairn/systemd-stub` to the store (`cairn pkg build pkg/systemd-stub`) or set `kernel.stub`"
+    )]
+    NoStub { format: &'static str },
+    #[error(
+        "the stub image has no {file}; `kernel.stub` must name an image with Debian's systemd-boot-efi stub for {arch}"
+    )]
+    StubMissing { file: String, arch: &'static str },
+    #[error("cannot write the {what} of {}", path.display())]
+    Image {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Classify for OutputError {
     fn class(&self) -> ErrorClass {
         match self {
-            OutputError::NoKernel | OutputError::Mtime { .. } => ErrorClass::User,
+            OutputError::NoKernel
+            | OutputError::Mtime { .. }
+            | OutputError::NoStub { .. }
+            | OutputError::StubMissing { .. } => ErrorClass::User,
+            OutputError::Image { .. } => ErrorClass::Environment,
             OutputError::Cpio {
                 source: CpioError::Io { .. },
                 ..
@@ -136,6 +191,10 @@ pub fn write(
     match format {
         Format::Tar => Ok(vec![write_tar(req, progress)?]),
         Format::KernelInitrd => write_kernel_initrd(req, progress),
+        Format::Squashfs => Ok(vec![rootfs::write_squashfs_file(req, progress)?]),
+        Format::Uki => Ok(vec![uki::write_standalone(req, progress)?]),
+        Format::RawEfi => Ok(vec![disk::write_raw(req, progress)?]),
+        Format::Qcow2Efi => Ok(vec![disk::write_qcow2(req, progress)?]),
     }
 }
 

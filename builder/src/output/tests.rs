@@ -32,11 +32,14 @@ fn build(dir: &Path, tree: &Tree, kernel: &ContentId, how: Compression) -> Vec<W
         kernel: Some(Kernel {
             image: kernel,
             cmdline: "console=ttyS0",
+            release: "",
         }),
         dir,
         name: "sys",
         mtime: 0,
         compression: how,
+        arch: crate::cli::Arch::Amd64,
+        stub: None,
     };
     write(&req, Format::KernelInitrd, &|_| {}).expect("write")
 }
@@ -164,6 +167,8 @@ fn without_a_kernel_nothing_is_written_and_the_config_is_blamed() {
         name: "sys",
         mtime: 0,
         compression: Compression::Gzip,
+        arch: crate::cli::Arch::Amd64,
+        stub: None,
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::NoKernel));
@@ -179,11 +184,14 @@ fn a_failed_initrd_leaves_no_temporary_file() {
         kernel: Some(Kernel {
             image: &kernel,
             cmdline: "",
+            release: "",
         }),
         dir: dir.path(),
         name: "sys",
         mtime: u64::from(u32::MAX) + 1,
         compression: Compression::Zstd,
+        arch: crate::cli::Arch::Amd64,
+        stub: None,
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::Mtime { .. }), "{err}");
@@ -201,6 +209,8 @@ fn tar_writes_the_root_filesystem_alone() {
         name: "sys",
         mtime: 0,
         compression: Compression::Gzip,
+        arch: crate::cli::Arch::Amd64,
+        stub: None,
     };
     let written = write(&req, Format::Tar, &|_| {}).unwrap();
     assert_eq!(names(dir.path()), ["sys.tar"]);

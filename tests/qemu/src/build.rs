@@ -27,17 +27,53 @@ impl Arch {
     }
 }
 
-/// A built kernel+initrd system: `prefix()-kernel`, `-initrd.img`, `-cmdline`.
+/// The output formats the tests build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `prefix()-kernel`, `-initrd.img`, `-cmdline`.
+    KernelInitrd,
+    /// `NAME-efi.raw`: GPT, ESP with the UKI, squashfs root under dm-verity.
+    RawEfi,
+    /// `NAME-efi.qcow2`.
+    Qcow2Efi,
+    /// `NAME.efi`.
+    Uki,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::KernelInitrd => "kernel+initrd",
+            Format::RawEfi => "raw-efi",
+            Format::Qcow2Efi => "qcow2-efi",
+            Format::Uki => "uki",
+        }
+    }
+}
+
+/// A built system.
 #[derive(Debug, Clone)]
 pub struct Built {
     pub dir: PathBuf,
     pub name: String,
     pub arch: Arch,
+    pub format: Format,
 }
 
 impl Built {
     pub fn prefix(&self) -> PathBuf {
         self.dir.join(&self.name)
+    }
+
+    /// What `cairn run qemu` is given: the prefix of a kernel+initrd
+    /// triple, or the image file.
+    pub fn target(&self) -> PathBuf {
+        match self.format {
+            Format::KernelInitrd => self.prefix(),
+            Format::RawEfi => self.dir.join(format!("{}-efi.raw", self.name)),
+            Format::Qcow2Efi => self.dir.join(format!("{}-efi.qcow2", self.name)),
+            Format::Uki => self.dir.join(format!("{}.efi", self.name)),
+        }
     }
 
     pub fn initrd(&self) -> PathBuf {
@@ -184,6 +220,11 @@ fn packages(config: &str) -> BTreeSet<String> {
 
 /// Builds a config file of this repository (e.g. `examples/hello.yml`).
 pub fn build(config: &str, arch: Arch) -> Result<Built, BootError> {
+    build_as(config, arch, Format::KernelInitrd)
+}
+
+/// Builds a config file of this repository in `format`.
+pub fn build_as(config: &str, arch: Arch, format: Format) -> Result<Built, BootError> {
     let path = repo_root().join(config);
     let text =
         std::fs::read_to_string(&path).map_err(BootError::io(format!("reading {config}")))?;
@@ -191,20 +232,35 @@ pub fn build(config: &str, arch: Arch) -> Result<Built, BootError> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "system".into());
-    build_config(&name, &text, arch)
+    build_config_as(&name, &text, arch, format)
 }
 
 /// Builds a config given as text as kernel+initrd, or reuses the copy built
 /// earlier from the same inputs.
 pub fn build_config(name: &str, yaml: &str, arch: Arch) -> Result<Built, BootError> {
+    build_config_as(name, yaml, arch, Format::KernelInitrd)
+}
+
+/// Builds a config given as text in `format`, or reuses the copy built
+/// earlier from the same inputs.
+pub fn build_config_as(
+    name: &str,
+    yaml: &str,
+    arch: Arch,
+    format: Format,
+) -> Result<Built, BootError> {
     let _store = STORE.lock().unwrap_or_else(|p| p.into_inner());
     for package in packages(yaml) {
         ensure_package(&package)?;
+    }
+    if format != Format::KernelInitrd && !yaml.contains("stub:") {
+        ensure_package("systemd-stub")?;
     }
     let cairn = cairn()?;
     let mut key = Sha256::new();
     key.update(yaml.as_bytes());
     key.update(arch.name().as_bytes());
+    key.update(format.name().as_bytes());
     key.update(std::fs::read(test_store().join("index.json")).unwrap_or_default());
     key.update(std::fs::read(&cairn).map_err(BootError::io("reading the cairn binary"))?);
     let key = hex::encode(key.finalize());
@@ -213,6 +269,7 @@ pub fn build_config(name: &str, yaml: &str, arch: Arch) -> Result<Built, BootErr
         dir: dir.clone(),
         name: name.to_string(),
         arch,
+        format,
     };
     if dir.join("complete").exists() {
         return Ok(built);
@@ -229,7 +286,7 @@ pub fn build_config(name: &str, yaml: &str, arch: Arch) -> Result<Built, BootErr
                 "build",
                 "--offline",
                 "-f",
-                "kernel+initrd",
+                format.name(),
                 "--arch",
                 arch.name(),
             ])

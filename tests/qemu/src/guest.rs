@@ -19,6 +19,8 @@ pub struct Options {
     pub publish: Vec<(u16, u16)>,
     /// QEMU is killed after this long whatever happens.
     pub limit: Duration,
+    /// Give the guest a software TPM (`cairn run qemu --tpm`).
+    pub tpm: bool,
 }
 
 impl Default for Options {
@@ -28,6 +30,7 @@ impl Default for Options {
             cpus: 2,
             publish: Vec::new(),
             limit: Duration::from_secs(300),
+            tpm: false,
         }
     }
 }
@@ -60,11 +63,14 @@ impl Guest {
     pub fn boot(built: &Built, opts: &Options) -> Result<Guest, BootError> {
         let mut cmd = Command::new(cairn()?);
         cmd.args(["run", "qemu"])
-            .arg(built.prefix())
+            .arg(built.target())
             .args(["--arch", built.arch.name(), "--accel", "tcg"])
             .args(["--mem", &opts.mem_mib.to_string()])
             .args(["--cpus", &opts.cpus.to_string()])
             .args(["--timeout", &opts.limit.as_secs().to_string()]);
+        if opts.tpm {
+            cmd.arg("--tpm");
+        }
         for (host, guest) in &opts.publish {
             cmd.args(["--publish", &format!("{host}:{guest}")]);
         }

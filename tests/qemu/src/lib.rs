@@ -14,6 +14,9 @@ mod build;
 mod error;
 mod guest;
 
-pub use build::{Arch, Built, build, build_config, cairn, ensure_package, repo_root, test_store};
+pub use build::{
+    Arch, Built, Format, build, build_as, build_config, build_config_as, cairn, ensure_package,
+    repo_root, test_store,
+};
 pub use error::BootError;
 pub use guest::{Guest, Options};

@@ -1,0 +1,194 @@
+//! UEFI disk images: a GPT disk with
+//!
+//! 1. an EFI system partition (FAT32) holding the UKI at
+//!    `EFI/BOOT/BOOTX64.EFI` or `BOOTAA64.EFI`, the path firmware boots
+//!    without any boot entry;
+//! 2. root A: the root filesystem as squashfs followed by its dm-verity
+//!    hash area, the root hash and the partition's GUID on the UKI's
+//!    command line;
+//!
+//! and entries 3 (root B) and 4 (data) left free for A/B updates. Every
+//! GUID and the FAT volume id are derived from the content, so the same
+//! inputs give the same disk. The squashfs and the hash tree are written in
+//! place at the root partition's offset; the UKI, which must carry the root
+//! hash, is built after them; the partition table comes last.
+
+use std::fs::File;
+
+use cairn_boot::{fat, gpt, qcow2, verity};
+use sha2::{Digest as _, Sha256};
+
+use super::atomic::{AtomicFile, AtomicImage};
+use super::window::Window;
+use super::{OutputError, Request, Written, bootfs, plan, rootfs, uki};
+use crate::cli::Arch;
+
+const MIB: u64 = 1 << 20;
+const SECTOR: u64 = 512;
+/// Bytes a UKI may need beyond its parts: PE headers and section alignment.
+const UKI_SLACK: u64 = 256 * 1024;
+
+fn round_up(n: u64, to: u64) -> u64 {
+    n.div_ceil(to) * to
+}
+
+fn image_err<E: std::error::Error + Send + Sync + 'static>(
+    what: &'static str,
+    path: &std::path::Path,
+) -> impl FnOnce(E) -> OutputError {
+    let path = path.to_path_buf();
+    move |source| OutputError::Image {
+        what,
+        path,
+        source: Box::new(source),
+    }
+}
+
+/// The file name firmware boots from the ESP on `arch`.
+pub fn boot_file(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Amd64 => "EFI/BOOT/BOOTX64.EFI",
+        Arch::Arm64 => "EFI/BOOT/BOOTAA64.EFI",
+    }
+}
+
+/// What a written disk holds, for the build summary and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskInfo {
+    pub size: u64,
+    pub root_hash: String,
+    pub root_partuuid: String,
+    pub cmdline: String,
+}
+
+/// Writes the disk for `req` into `file` (empty); returns what it holds.
+pub fn write_disk(
+    req: &Request,
+    file: &File,
+    path: &std::path::Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<DiskInfo, OutputError> {
+    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
+    let stub = req.stub.ok_or(OutputError::NoStub { format: "raw-efi" })?;
+    let initramfs = bootfs::initramfs(req.rootfs, req.mtime, req.compression)?;
+    let plan = plan::plan_text(req.rootfs)?;
+
+    // The UKI's size is known before the root hash is (the hash words have a
+    // fixed length), so the ESP can be placed first.
+    let cmdline_room = kernel.cmdline.len() as u64 + 512;
+    let uki_estimate = stub.size
+        + kernel.image.size
+        + initramfs.len() as u64
+        + plan.len() as u64
+        + cmdline_room
+        + UKI_SLACK;
+    let esp_start = MIB;
+    let esp_size = round_up(fat::partition_size(uki_estimate, 1), MIB);
+    let root_start = esp_start + esp_size;
+
+    let (_, squashfs_size) = rootfs::write_squashfs(
+        Window::new(file, root_start),
+        req.rootfs,
+        req.mtime,
+        path,
+        progress,
+    )?;
+    let mut hash_area = Window::new(file, root_start + squashfs_size);
+    let params = verity::build(file, root_start, squashfs_size, &mut hash_area)
+        .map_err(image_err("dm-verity hash tree", path))?;
+    let root_size = round_up(squashfs_size + hash_area.written_end(), MIB);
+    let root_hash = hex::encode(params.root_hash);
+    let root_guid = gpt::guid_from(&[b"cairn root partition", &params.root_hash]);
+    let cmdline = format!(
+        "{} cairn.root=PARTUUID={root_guid} {}",
+        kernel.cmdline.trim(),
+        params.cmdline()
+    )
+    .trim()
+    .to_string();
+
+    let image = uki::build(
+        req,
+        "raw-efi",
+        &cmdline,
+        &initramfs,
+        &[(".cairn", plan.as_bytes())],
+    )?;
+    let uki_hash: [u8; 32] = Sha256::digest(&image).into();
+    let mut esp = Window::new(file, esp_start);
+    let mut data: &[u8] = &image;
+    let mut files = [fat::File {
+        path: boot_file(req.arch),
+        size: image.len() as u64,
+        data: &mut data,
+    }];
+    let opts = fat::Options {
+        volume_id: u32::from_le_bytes([uki_hash[0], uki_hash[1], uki_hash[2], uki_hash[3]]),
+        label: *b"ESP        ",
+    };
+    fat::write(&mut esp, esp_size, &opts, &mut files)
+        .map_err(image_err("EFI system partition", path))?;
+
+    let disk_size = root_start + root_size + MIB;
+    let root_type = match req.arch {
+        Arch::Amd64 => gpt::ROOT_X86_64,
+        Arch::Arm64 => gpt::ROOT_ARM64,
+    };
+    let parts = [
+        gpt::Partition {
+            slot: 1,
+            type_guid: gpt::ESP,
+            unique_guid: gpt::guid_from(&[b"cairn esp", &uki_hash]),
+            name: "esp".into(),
+            first_lba: esp_start / SECTOR,
+            last_lba: (esp_start + esp_size) / SECTOR - 1,
+            attrs: 0,
+        },
+        gpt::Partition {
+            slot: 2,
+            type_guid: root_type,
+            unique_guid: root_guid,
+            name: "root-a".into(),
+            first_lba: root_start / SECTOR,
+            last_lba: (root_start + root_size) / SECTOR - 1,
+            attrs: 0,
+        },
+    ];
+    let disk_guid = gpt::guid_from(&[b"cairn disk", &uki_hash, &params.root_hash]);
+    let mut whole = Window::new(file, 0);
+    gpt::write_table(&mut whole, disk_guid, disk_size, &parts)
+        .map_err(image_err("partition table", path))?;
+    Ok(DiskInfo {
+        size: disk_size,
+        root_hash,
+        root_partuuid: root_guid.to_string(),
+        cmdline,
+    })
+}
+
+/// `-f raw-efi`: NAME-efi.raw.
+pub fn write_raw(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
+    let out = AtomicImage::create(req.dir, &format!("{}-efi.raw", req.name))?;
+    let path = out.path().to_path_buf();
+    let info = write_disk(req, out.file(), &path, progress)?;
+    out.commit(info.size)
+}
+
+/// `-f qcow2-efi`: NAME-efi.qcow2, converted from a raw disk written aside.
+pub fn write_qcow2(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
+    let raw = AtomicImage::create(req.dir, &format!("{}-efi.raw", req.name))?;
+    let raw_path = raw.path().to_path_buf();
+    let info = write_disk(req, raw.file(), &raw_path, progress)?;
+    raw.file()
+        .set_len(info.size)
+        .map_err(|source| OutputError::Write {
+            path: raw_path.clone(),
+            source,
+        })?;
+    let mut out = AtomicFile::create(req.dir, &format!("{}-efi.qcow2", req.name))?;
+    let path = out.path().to_path_buf();
+    qcow2::write(raw.file(), info.size, &mut out).map_err(image_err("qcow2 image", &path))?;
+    // The raw disk was only a step: dropping it removes the temporary file.
+    drop(raw);
+    out.commit()
+}

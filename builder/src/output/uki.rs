@@ -1,0 +1,89 @@
+//! Unified kernel images: the UEFI stub with the kernel, an initrd, the
+//! command line, os-release and the kernel release as PE sections, one file
+//! the firmware starts and measures. `-f uki` carries the whole root
+//! filesystem as its initrd; a disk's UKI carries only the early init
+//! (`bootfs`) and the measurement plan (`.cairn`).
+
+use std::io::Read;
+
+use cairn_boot::uki::{self, Sections};
+
+use super::atomic::AtomicFile;
+use super::{Kernel, OutputError, Request, Written, compress, initrd};
+
+/// The stub, kernel and kernel release of a request, or why not.
+fn parts<'a>(
+    req: &'a Request,
+    format: &'static str,
+) -> Result<(Vec<u8>, Vec<u8>, Kernel<'a>), OutputError> {
+    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
+    let stub_id = req.stub.ok_or(OutputError::NoStub { format })?;
+    let read = |id, what: &str| {
+        let mut bytes = Vec::new();
+        req.rootfs
+            .contents()
+            .open(id)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|source| OutputError::Content {
+                path: what.to_string(),
+                source,
+            })?;
+        Ok::<_, OutputError>(bytes)
+    };
+    Ok((
+        read(stub_id, "stub")?,
+        read(kernel.image, "kernel")?,
+        kernel,
+    ))
+}
+
+/// The `.osrel` section: who this system is.
+pub fn os_release(name: &str) -> String {
+    format!(
+        "ID=cairn\nNAME=cairn\nPRETTY_NAME=\"cairn ({name})\"\nVERSION_ID={}\nIMAGE_ID={name}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Builds a UKI for `req` with `cmdline`, `initrd` and extra sections.
+pub fn build(
+    req: &Request,
+    format: &'static str,
+    cmdline: &str,
+    initrd: &[u8],
+    extra: &[(&str, &[u8])],
+) -> Result<Vec<u8>, OutputError> {
+    let (stub, linux, kernel) = parts(req, format)?;
+    let osrel = os_release(req.name);
+    let sections = Sections {
+        osrel: osrel.as_bytes(),
+        cmdline: cmdline.as_bytes(),
+        linux: &linux,
+        initrd,
+        uname: (!kernel.release.is_empty()).then_some(kernel.release.as_bytes()),
+        extra,
+    };
+    uki::build(&stub, &sections).map_err(|source| OutputError::Image {
+        what: "unified kernel image",
+        path: req.dir.join(req.name),
+        source: Box::new(source),
+    })
+}
+
+/// `-f uki`: NAME.efi with the whole root filesystem as its initrd.
+pub fn write_standalone(
+    req: &Request,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Written, OutputError> {
+    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
+    let name = format!("{}.efi", req.name);
+    let path = req.dir.join(&name);
+    let initrd = compress::compress(Vec::new(), req.compression, &path, |w| {
+        initrd::write_cpio(w, req.rootfs, req.mtime, progress)
+    })?;
+    let image = build(req, "uki", kernel.cmdline, &initrd, &[])?;
+    let mut file = AtomicFile::create(req.dir, &name)?;
+    std::io::Write::write_all(&mut file, &image)
+        .map_err(|source| OutputError::Write { path, source })?;
+    file.commit()
+}

@@ -1,0 +1,208 @@
+//! UEFI disk images booted with OVMF/AAVMF under TCG: the measured example's
+//! PCRs equal `cairn pcr predict`, a flipped byte in the root stops the boot
+//! at the verity check, an edited command line still boots but no longer
+//! matches PCR 11, and two builds give the same bytes.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use cairn_qemu_tests::{Arch, Built, Format, Guest, Options, build_as, cairn};
+
+const BOOT: Duration = Duration::from_secs(240);
+
+fn built(arch: Arch) -> Built {
+    build_as("examples/measured.yml", arch, Format::RawEfi).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn predict(image: &Path) -> BTreeMap<String, String> {
+    let out = Command::new(cairn().unwrap_or_else(|e| panic!("{e}")))
+        .args(["pcr", "predict", "--json"])
+        .arg(image)
+        .output()
+        .expect("cairn pcr predict runs");
+    assert!(
+        out.status.success(),
+        "cairn pcr predict failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("predict prints JSON")
+}
+
+/// Boots `image` with a TPM and returns the PCRs the `pcrs` service printed.
+fn booted_pcrs(built: &Built) -> BTreeMap<String, String> {
+    let opts = Options {
+        tpm: true,
+        limit: BOOT + Duration::from_secs(60),
+        ..Options::default()
+    };
+    let mut guest = Guest::boot(built, &opts).unwrap_or_else(|e| panic!("{e}"));
+    guest
+        .wait_for("pcrs-done", BOOT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = guest.log();
+    let status = guest
+        .wait_exit(Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.success(),
+        "the guest did not power off cleanly:\n{log}"
+    );
+    let mut pcrs = BTreeMap::new();
+    for line in log.lines() {
+        if let Some(rest) = line.trim().strip_prefix("pcr-")
+            && let Some((n, v)) = rest.split_once('=')
+        {
+            pcrs.insert(n.to_string(), v.trim().to_lowercase());
+        }
+    }
+    assert_eq!(pcrs.len(), 3, "expected three PCR lines in:\n{log}");
+    pcrs
+}
+
+/// The byte range of partition `n` (1-based) of a GPT disk.
+fn partition(disk: &Path, n: u64) -> (u64, u64) {
+    let file = std::fs::File::open(disk).expect("open disk");
+    let mut entry = [0u8; 128];
+    file.read_exact_at(&mut entry, 1024 + (n - 1) * 128)
+        .expect("read GPT entry");
+    let first = u64::from_le_bytes(entry[32..40].try_into().expect("8 bytes"));
+    let last = u64::from_le_bytes(entry[40..48].try_into().expect("8 bytes"));
+    (first * 512, (last + 1) * 512)
+}
+
+fn copy_of(built: &Built, name: &str) -> (tempfile::TempDir, Built) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let copy = Built {
+        dir: dir.path().to_path_buf(),
+        name: name.to_string(),
+        ..built.clone()
+    };
+    std::fs::copy(built.target(), copy.target()).expect("copy the disk");
+    (dir, copy)
+}
+
+fn measured_disk_matches_the_prediction(arch: Arch) {
+    let built = built(arch);
+    let predicted = predict(&built.target());
+    let first = booted_pcrs(&built);
+    for n in ["4", "11", "15"] {
+        assert_eq!(
+            first.get(n),
+            predicted.get(n),
+            "PCR {n}: booted {first:?}, predicted {predicted:?}"
+        );
+    }
+    let second = booted_pcrs(&built);
+    assert_eq!(first, second, "a second boot of the same image");
+}
+
+#[test]
+fn x86_64_measured_disk_boots_with_the_predicted_pcrs_twice() {
+    measured_disk_matches_the_prediction(Arch::Amd64);
+}
+
+fn flipped_root_byte_stops_the_boot(arch: Arch) {
+    let built = built(arch);
+    let (_dir, bad) = copy_of(&built, "tampered");
+    let (root, _) = partition(&bad.target(), 2);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(bad.target())
+        .expect("open copy");
+    // A byte inside the squashfs (well before its end and its hash tree).
+    let mut bytes_used = [0u8; 8];
+    file.read_exact_at(&mut bytes_used, root + 40)
+        .expect("squashfs superblock");
+    let at = root + u64::from_le_bytes(bytes_used) / 2;
+    let mut b = [0u8; 1];
+    file.read_exact_at(&mut b, at).expect("read");
+    file.write_all_at(&[b[0] ^ 0x01], at).expect("flip");
+    drop(file);
+    let mut guest = Guest::boot(&bad, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+    let line = guest
+        .wait_for("FATAL", BOOT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        line.contains("verif"),
+        "the fatal line names verification: {line}"
+    );
+    let status = guest.wait_exit(Duration::from_secs(120));
+    let log = guest.log();
+    assert!(
+        status.is_ok(),
+        "the guest powers off after the fatal error:\n{log}"
+    );
+    assert!(
+        !log.contains("hello from a measured boot"),
+        "no container may run on a tampered root:\n{log}"
+    );
+}
+
+#[test]
+fn x86_64_flipped_root_byte_stops_the_boot_before_any_container() {
+    flipped_root_byte_stops_the_boot(Arch::Amd64);
+}
+
+#[test]
+fn arm64_flipped_root_byte_stops_the_boot_before_any_container() {
+    flipped_root_byte_stops_the_boot(Arch::Arm64);
+}
+
+#[test]
+fn x86_64_edited_command_line_boots_but_pcr_11_no_longer_matches() {
+    let built = built(Arch::Amd64);
+    let predicted = predict(&built.target());
+    let (_dir, edited) = copy_of(&built, "edited");
+    let (esp, esp_end) = partition(&edited.target(), 1);
+    let mut image = vec![0u8; (esp_end - esp) as usize];
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(edited.target())
+        .expect("open copy");
+    file.read_exact_at(&mut image, esp).expect("read ESP");
+    let needle = b"console=ttyAMA0";
+    let at = image
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the UKI command line is in the ESP");
+    file.write_all_at(b"console=ttyAMA1", esp + at as u64)
+        .expect("edit");
+    drop(file);
+    let booted = booted_pcrs(&edited);
+    assert_ne!(booted.get("11"), predicted.get("11"), "PCR 11 must change");
+    assert_ne!(booted.get("4"), predicted.get("4"), "PCR 4 must change");
+    assert_eq!(
+        booted.get("15"),
+        predicted.get("15"),
+        "PCR 15 does not cover the command line"
+    );
+}
+
+#[test]
+fn two_builds_of_the_measured_example_give_identical_disks() {
+    let first = built(Arch::Amd64);
+    let again = tempfile::tempdir().expect("tmp");
+    let cairn = cairn().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(cairn)
+        .arg("--store")
+        .arg(cairn_qemu_tests::test_store())
+        .args(["build", "--offline", "--arch", "amd64", "-o"])
+        .arg(again.path())
+        .args(["--name", &first.name])
+        .arg(cairn_qemu_tests::repo_root().join("examples/measured.yml"))
+        .output()
+        .expect("cairn build runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = std::fs::read(first.target()).expect("first disk");
+    let b = std::fs::read(again.path().join(format!("{}-efi.raw", first.name))).expect("second");
+    assert!(a == b, "the two disks differ");
+}
