@@ -1,5 +1,6 @@
-//! `cairn run qemu`: boots a kernel+initrd build in QEMU with the console on
-//! this terminal, and exits 0 only when the guest stopped cleanly.
+//! `cairn run qemu`: boots a kernel+initrd build, a UEFI disk or a UKI in
+//! QEMU with the console on this terminal, and exits 0 only when the guest
+//! stopped cleanly.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,24 +11,40 @@ use clap::{Args, Subcommand};
 use super::{Arch, GlobalArgs};
 use crate::exit::CliError;
 use crate::run::console::{self, Ending};
-use crate::run::qemu::{self, Machine, Publish};
-use crate::run::{RunError, accel};
+use crate::run::image::{self, Kind};
+use crate::run::qemu::{self, Boot, DiskFormat, Machine, Publish, UefiImage};
+use crate::run::swtpm::Swtpm;
+use crate::run::target::{self, Target};
+use crate::run::{RunError, accel, firmware};
 use crate::ui;
 
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
-    /// Boot NAME-kernel + NAME-initrd.img with NAME-cmdline in QEMU; the
-    /// console is this terminal (Ctrl-A X quits). Disk images (issue 6)
-    /// are not bootable yet; `--disk` attaches extra drives.
+    /// Boot a built system in QEMU; the console is this terminal (Ctrl-A X
+    /// quits). Exits 0 when the guest powers off cleanly.
+    ///
+    /// TARGET is a file or a NAME. A file is booted as its contents say: a
+    /// GPT disk (`-f raw-efi`, NAME-efi.raw) or a qcow2 disk (`-f qcow2-efi`)
+    /// boots through UEFI firmware (OVMF on x86_64, AAVMF on arm64) as the
+    /// first virtio disk; a UKI (`-f uki`, NAME.efi) is handed to the
+    /// firmware directly. Otherwise the first of these that exists is
+    /// booted: NAME-kernel (with NAME-initrd.img and NAME-cmdline, no
+    /// firmware), NAME-efi.raw, NAME-efi.qcow2, NAME.efi.
+    ///
+    /// Disks are attached with snapshot=on: the guest's writes go to a
+    /// temporary overlay and the image never changes (pass --writable to
+    /// keep them). The firmware's variable store is a fresh copy per boot.
+    #[command(verbatim_doc_comment)]
     Qemu(QemuArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct QemuArgs {
-    /// What `cairn build` wrote, as NAME or DIR/NAME (e.g. minimal).
-    #[arg(value_name = "NAME")]
+    /// What `cairn build` wrote: a disk or UKI file, or NAME / DIR/NAME.
+    #[arg(value_name = "TARGET")]
     pub name: PathBuf,
-    /// Guest architecture (default: the kernel file's).
+    /// Guest architecture (default: read from the kernel, the disk's GPT
+    /// root partition type or the UKI's PE header).
     #[arg(short, long, value_enum)]
     pub arch: Option<Arch>,
     /// Guest memory in MiB.
@@ -36,7 +53,8 @@ pub struct QemuArgs {
     /// Guest CPUs.
     #[arg(long, default_value_t = 2)]
     pub cpus: u32,
-    /// Attach FILE as a virtio disk (raw, or qcow2 by extension); repeatable.
+    /// Attach FILE as an extra virtio disk (raw, or qcow2 by extension);
+    /// repeatable.
     #[arg(long = "disk", value_name = "FILE")]
     pub disks: Vec<PathBuf>,
     /// Forward 127.0.0.1:HOST to the guest's GUEST port (user networking);
@@ -49,6 +67,24 @@ pub struct QemuArgs {
     /// Kill QEMU after this many seconds (an error).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Give the guest a TPM 2.0 (swtpm; Debian: swtpm, swtpm-tools), fresh
+    /// for each boot unless --tpm-state is given.
+    #[arg(long)]
+    pub tpm: bool,
+    /// Keep the TPM's state in DIR across boots (implies --tpm).
+    #[arg(long, value_name = "DIR")]
+    pub tpm_state: Option<PathBuf>,
+    /// Let a booted disk keep the guest's writes (default: snapshot=on).
+    #[arg(long)]
+    pub writable: bool,
+    /// UEFI firmware code (default: /usr/share/OVMF/OVMF_CODE_4M.fd,
+    /// /usr/share/AAVMF/AAVMF_CODE.fd on arm64).
+    #[arg(long, value_name = "FILE")]
+    pub firmware: Option<PathBuf>,
+    /// UEFI variable store template, copied for each boot (default:
+    /// OVMF_VARS_4M.fd, AAVMF_VARS.fd on arm64).
+    #[arg(long, value_name = "FILE")]
+    pub firmware_vars: Option<PathBuf>,
 }
 
 pub fn run(global: &GlobalArgs, cmd: RunCommand) -> anyhow::Result<()> {
@@ -58,66 +94,141 @@ pub fn run(global: &GlobalArgs, cmd: RunCommand) -> anyhow::Result<()> {
     }
 }
 
-fn sibling(name: &Path, suffix: &str) -> PathBuf {
-    let mut s = name.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
+/// The guest's architecture: what the target says, checked against
+/// `--arch`; `--arch` decides when the target cannot tell.
+fn guest_arch(target: &Target, asked: Option<Arch>) -> Result<Arch, RunError> {
+    let (path, found) = match target {
+        Target::Kernel { kernel, .. } => (kernel, qemu::kernel_arch(kernel)),
+        Target::File { path, kind } => (path, image::arch(path, *kind)),
+    };
+    match (found, asked) {
+        (Ok(found), Some(asked)) if found != asked => Err(RunError::WrongArch {
+            path: path.clone(),
+            found: found.oci_name(),
+            asked: asked.oci_name(),
+        }),
+        (Ok(found), _) => Ok(found),
+        (Err(RunError::UnknownArch { .. } | RunError::UnknownKernel { .. }), Some(asked)) => {
+            Ok(asked)
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+fn must_exist(path: &Path) -> Result<(), RunError> {
+    std::fs::metadata(path)
+        .map(|_| ())
+        .map_err(|source| RunError::Missing {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// How the target boots, and the bare kernel a KVM probe can use.
+fn boot_of(
+    target: Target,
+    arch: Arch,
+    args: &QemuArgs,
+    work: &Path,
+) -> Result<(Boot, Option<PathBuf>), RunError> {
+    match target {
+        Target::Kernel {
+            kernel,
+            initrd,
+            cmdline,
+        } => {
+            must_exist(&initrd)?;
+            let text = std::fs::read_to_string(&cmdline).map_err(|source| RunError::Missing {
+                path: cmdline.clone(),
+                source,
+            })?;
+            let boot = Boot::Kernel {
+                kernel: kernel.clone(),
+                initrd,
+                cmdline: text.trim().to_string(),
+            };
+            Ok((boot, Some(kernel)))
+        }
+        Target::File { path, kind } => {
+            let source = firmware::source(
+                arch,
+                args.firmware.as_deref(),
+                args.firmware_vars.as_deref(),
+            );
+            let firmware = firmware::prepare(arch, &source, work)?;
+            let from = match kind {
+                Kind::Uki => UefiImage::Uki(path),
+                Kind::RawDisk | Kind::Qcow2Disk => UefiImage::Disk {
+                    path,
+                    format: if kind == Kind::Qcow2Disk {
+                        DiskFormat::Qcow2
+                    } else {
+                        DiskFormat::Raw
+                    },
+                    writable: args.writable,
+                },
+            };
+            Ok((Boot::Uefi { firmware, from }, None))
+        }
+    }
 }
 
 fn qemu_run(args: QemuArgs) -> anyhow::Result<()> {
-    let kernel = sibling(&args.name, "-kernel");
-    let initrd = sibling(&args.name, "-initrd.img");
-    let cmdline_file = sibling(&args.name, "-cmdline");
-    let found = qemu::kernel_arch(&kernel)?;
-    let arch = match args.arch {
-        Some(asked) if asked != found => {
-            return Err(RunError::WrongArch {
-                path: kernel,
-                found: found.oci_name(),
-                asked: asked.oci_name(),
-            }
-            .into());
-        }
-        _ => found,
-    };
-    for path in std::iter::once(&initrd).chain(&args.disks) {
-        std::fs::metadata(path).map_err(|source| RunError::Missing {
-            path: path.clone(),
-            source,
-        })?;
+    let target = target::resolve(&args.name)?;
+    let arch = guest_arch(&target, args.arch)?;
+    for disk in &args.disks {
+        must_exist(disk)?;
     }
-    let cmdline = std::fs::read_to_string(&cmdline_file).map_err(|source| RunError::Missing {
-        path: cmdline_file.clone(),
-        source,
-    })?;
     let publish = args
         .publish
         .iter()
         .map(|p| p.parse::<Publish>())
         .collect::<Result<Vec<_>, _>>()?;
-    let (accel, why) = accel::choose(args.accel, arch, &kernel);
+    let work = tempfile::Builder::new()
+        .prefix("cairn-run-")
+        .tempdir()
+        .map_err(|source| RunError::WorkDir {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let (boot, probe_kernel) = boot_of(target, arch, &args, work.path())?;
+    // Declared after `work` so it is dropped (killed) before the directory
+    // holding its socket and state goes.
+    let tpm = match (&args.tpm_state, args.tpm) {
+        (None, false) => None,
+        (state, _) => {
+            let state = state.clone().unwrap_or_else(|| work.path().join("tpm"));
+            Some(Swtpm::start(
+                &state,
+                &work.path().join("swtpm.sock"),
+                &work.path().join("swtpm.log"),
+            )?)
+        }
+    };
+    let (accel, why) = accel::choose(args.accel, arch, probe_kernel.as_deref());
     let machine = Machine {
         arch,
         accel,
-        kernel,
-        initrd,
-        cmdline: cmdline.trim().to_string(),
+        boot,
+        tpm: tpm.as_ref().map(|t| t.socket().to_path_buf()),
         mem_mib: args.mem,
         cpus: args.cpus,
-        disks: args.disks,
+        disks: args.disks.clone(),
         publish,
     };
     let argv = qemu::args(&machine);
     ui::status(format!(
-        "booting {} ({}) with {why}, {} MiB, {} CPUs; Ctrl-A X quits",
+        "booting {} ({}) with {why}, {} MiB, {} CPUs{}; Ctrl-A X quits",
         args.name.display(),
         arch.oci_name(),
         args.mem,
-        args.cpus
+        args.cpus,
+        if tpm.is_some() { ", a TPM" } else { "" },
     ));
     tracing::info!("{}", argv.join(" "));
     let outcome = console::run(&argv, args.timeout.map(Duration::from_secs))
         .context("cannot run the guest")?;
+    drop(tpm);
     match outcome.ending {
         Ending::TimedOut => Err(CliError::user(format!(
             "the guest did not stop within {}s; QEMU was killed",

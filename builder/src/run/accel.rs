@@ -27,8 +27,11 @@ pub enum Choice {
     Tcg,
 }
 
-/// The accelerator to use and why, in words for the user.
-pub fn choose(choice: Choice, arch: Arch, kernel: &Path) -> (Accel, String) {
+/// The accelerator to use and why, in words for the user. `probe_kernel`
+/// is a bare kernel to probe with; UEFI boots have none, so they use KVM
+/// only on an earlier probe's verdict (a firmware boot under a broken KVM
+/// gets through the firmware and hangs later, so it proves nothing quickly).
+pub fn choose(choice: Choice, arch: Arch, probe_kernel: Option<&Path>) -> (Accel, String) {
     match choice {
         Choice::Kvm => (Accel::Kvm, "KVM (asked for)".into()),
         Choice::Tcg => (Accel::Tcg, "TCG (asked for)".into()),
@@ -53,6 +56,14 @@ pub fn choose(choice: Choice, arch: Arch, kernel: &Path) -> (Accel, String) {
                 Some(true) => (Accel::Kvm, "KVM (worked in an earlier probe)".into()),
                 Some(false) => (Accel::Tcg, "TCG (/dev/kvm hung in an earlier probe)".into()),
                 None => {
+                    let Some(kernel) = probe_kernel else {
+                        return (
+                            Accel::Tcg,
+                            "TCG (KVM not probed yet: boot a kernel+initrd once, or \
+                             pass --accel kvm)"
+                                .into(),
+                        );
+                    };
                     let works = probe(arch, kernel);
                     remember(arch, works);
                     if works {

@@ -1,5 +1,5 @@
-//! The QEMU command line for a kernel+initrd system, built as plain data so
-//! it can be checked without starting QEMU.
+//! The QEMU command line for a kernel+initrd system, a UEFI disk or a UKI,
+//! built as plain data so it can be checked without starting QEMU.
 //!
 //! x86_64 runs on `q35`, arm64 on `virt` with a Cortex-A57 under TCG (the
 //! host CPU under KVM). Networking is QEMU's user mode with a virtio NIC and
@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::RunError;
+use super::firmware::Firmware;
 use crate::cli::Arch;
 
 /// How the guest's CPU runs.
@@ -58,14 +59,59 @@ impl std::str::FromStr for Publish {
     }
 }
 
-/// A kernel+initrd system to boot.
+/// What the guest boots from.
+#[derive(Debug, Clone)]
+pub enum Boot {
+    /// QEMU loads the kernel and initrd itself (no firmware).
+    Kernel {
+        kernel: PathBuf,
+        initrd: PathBuf,
+        cmdline: String,
+    },
+    /// UEFI firmware boots a disk or a UKI.
+    Uefi { firmware: Firmware, from: UefiImage },
+}
+
+/// What UEFI firmware boots.
+#[derive(Debug, Clone)]
+pub enum UefiImage {
+    /// A GPT disk, the first boot device. Unless `writable`, QEMU keeps the
+    /// guest's writes in a temporary overlay (`snapshot=on`) so a boot never
+    /// changes the image.
+    Disk {
+        path: PathBuf,
+        format: DiskFormat,
+        writable: bool,
+    },
+    /// A unified kernel image handed to the firmware with `-kernel`; the
+    /// firmware loads it as an EFI application, so its own command line and
+    /// initrd apply.
+    Uki(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskFormat {
+    Raw,
+    Qcow2,
+}
+
+impl DiskFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            DiskFormat::Raw => "raw",
+            DiskFormat::Qcow2 => "qcow2",
+        }
+    }
+}
+
+/// A system to boot.
 #[derive(Debug, Clone)]
 pub struct Machine {
     pub arch: Arch,
     pub accel: Accel,
-    pub kernel: PathBuf,
-    pub initrd: PathBuf,
-    pub cmdline: String,
+    pub boot: Boot,
+    /// swtpm's control socket, when the guest gets a TPM.
+    pub tpm: Option<PathBuf>,
     pub mem_mib: u32,
     pub cpus: u32,
     pub disks: Vec<PathBuf>,
@@ -118,10 +164,22 @@ pub fn args(m: &Machine) -> Vec<String> {
     let mem = m.mem_mib.to_string();
     let cpus = m.cpus.to_string();
     push(&["-m", &mem, "-smp", &cpus, "-nographic", "-no-reboot"]);
-    let kernel = m.kernel.display().to_string();
-    let initrd = m.initrd.display().to_string();
-    let cmdline = effective_cmdline(&m.cmdline, m.arch);
-    push(&["-kernel", &kernel, "-initrd", &initrd, "-append", &cmdline]);
+    boot_args(m, &mut a);
+    if let Some(socket) = &m.tpm {
+        let tis = match m.arch {
+            Arch::Amd64 => "tpm-tis",
+            Arch::Arm64 => "tpm-tis-device",
+        };
+        a.extend([
+            "-chardev".into(),
+            format!("socket,id=chrtpm,path={}", qemu_path(socket)),
+            "-tpmdev".into(),
+            "emulator,id=tpm0,chardev=chrtpm".into(),
+            "-device".into(),
+            format!("{tis},tpmdev=tpm0"),
+        ]);
+    }
+    let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
     let mut netdev = "user,id=net0".to_string();
     for p in &m.publish {
         let proto = match p.proto {
@@ -141,11 +199,69 @@ pub fn args(m: &Machine) -> Vec<String> {
         };
         let drive = format!(
             "if=virtio,index={i},format={format},file={}",
-            disk.display()
+            qemu_path(disk)
         );
         push(&["-drive", &drive]);
     }
     a
+}
+
+/// A path inside a QEMU option list, where a comma separates options
+/// unless doubled.
+fn qemu_path(path: &Path) -> String {
+    path.display().to_string().replace(',', ",,")
+}
+
+fn boot_args(m: &Machine, a: &mut Vec<String>) {
+    let mut push = |items: &[String]| a.extend_from_slice(items);
+    match &m.boot {
+        Boot::Kernel {
+            kernel,
+            initrd,
+            cmdline,
+        } => push(&[
+            "-kernel".into(),
+            kernel.display().to_string(),
+            "-initrd".into(),
+            initrd.display().to_string(),
+            "-append".into(),
+            effective_cmdline(cmdline, m.arch),
+        ]),
+        Boot::Uefi { firmware, from } => {
+            push(&[
+                "-drive".into(),
+                format!(
+                    "if=pflash,format=raw,unit=0,readonly=on,file={}",
+                    qemu_path(&firmware.code)
+                ),
+                "-drive".into(),
+                format!(
+                    "if=pflash,format=raw,unit=1,file={}",
+                    qemu_path(&firmware.vars)
+                ),
+            ]);
+            match from {
+                UefiImage::Disk {
+                    path,
+                    format,
+                    writable,
+                } => {
+                    let snapshot = if *writable { "" } else { ",snapshot=on" };
+                    push(&[
+                        "-drive".into(),
+                        format!(
+                            "if=none,id=boot,format={},file={}{snapshot}",
+                            format.name(),
+                            qemu_path(path)
+                        ),
+                        "-device".into(),
+                        "virtio-blk-pci,drive=boot,bootindex=0".into(),
+                    ])
+                }
+                UefiImage::Uki(path) => push(&["-kernel".into(), path.display().to_string()]),
+            }
+        }
+    }
 }
 
 /// The architecture a kernel file was built for: x86 bzImages carry "HdrS"

@@ -4,9 +4,12 @@ fn machine(arch: Arch) -> Machine {
     Machine {
         arch,
         accel: Accel::Tcg,
-        kernel: "out/sys-kernel".into(),
-        initrd: "out/sys-initrd.img".into(),
-        cmdline: "quiet".into(),
+        boot: Boot::Kernel {
+            kernel: "out/sys-kernel".into(),
+            initrd: "out/sys-initrd.img".into(),
+            cmdline: "quiet".into(),
+        },
+        tpm: None,
         mem_mib: 1024,
         cpus: 2,
         disks: vec!["data.qcow2".into(), "extra.img".into()],
@@ -38,6 +41,117 @@ fn x86_64_boots_on_q35_with_the_serial_console_and_no_reboot() {
 
 fn args_of(m: &Machine) -> Vec<String> {
     args(m)
+}
+
+fn firmware() -> Firmware {
+    Firmware {
+        code: "/fw/CODE.fd".into(),
+        vars: "/run/x/VARS.fd".into(),
+    }
+}
+
+fn uefi(arch: Arch, from: UefiImage) -> Machine {
+    Machine {
+        boot: Boot::Uefi {
+            firmware: firmware(),
+            from,
+        },
+        disks: vec![],
+        ..machine(arch)
+    }
+}
+
+fn raw_disk(path: &str) -> UefiImage {
+    UefiImage::Disk {
+        path: path.into(),
+        format: DiskFormat::Raw,
+        writable: false,
+    }
+}
+
+#[test]
+fn an_x86_64_disk_boots_from_ovmf_flash_as_the_first_virtio_disk_with_a_tpm() {
+    let m = Machine {
+        tpm: Some("/run/x/swtpm.sock".into()),
+        ..uefi(Arch::Amd64, raw_disk("out/sys-efi.raw"))
+    };
+    let args = args_of(&m);
+    assert_eq!(after(&args, "-machine"), ["q35"]);
+    assert_eq!(
+        after(&args, "-drive"),
+        [
+            "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
+            "if=pflash,format=raw,unit=1,file=/run/x/VARS.fd",
+            "if=none,id=boot,format=raw,file=out/sys-efi.raw,snapshot=on",
+        ]
+    );
+    assert_eq!(
+        after(&args, "-device"),
+        [
+            "virtio-blk-pci,drive=boot,bootindex=0",
+            "tpm-tis,tpmdev=tpm0",
+            "virtio-net-pci,netdev=net0"
+        ]
+    );
+    assert_eq!(
+        after(&args, "-chardev"),
+        ["socket,id=chrtpm,path=/run/x/swtpm.sock"]
+    );
+    assert_eq!(after(&args, "-tpmdev"), ["emulator,id=tpm0,chardev=chrtpm"]);
+    for kernel_flag in ["-kernel", "-initrd", "-append"] {
+        assert!(after(&args, kernel_flag).is_empty(), "{kernel_flag}");
+    }
+}
+
+#[test]
+fn an_arm64_disk_boots_on_virt_from_aavmf_flash() {
+    let args = args_of(&uefi(Arch::Arm64, raw_disk("sys-efi.raw")));
+    assert_eq!(args[0], "qemu-system-aarch64");
+    assert_eq!(after(&args, "-machine"), ["virt"]);
+    assert_eq!(after(&args, "-cpu"), ["cortex-a57"]);
+    assert_eq!(after(&args, "-drive").len(), 3);
+    assert!(after(&args, "-device").contains(&"virtio-blk-pci,drive=boot,bootindex=0"));
+}
+
+#[test]
+fn the_arm64_tpm_is_the_sysbus_tis_device() {
+    let m = Machine {
+        tpm: Some("/s".into()),
+        ..uefi(Arch::Arm64, raw_disk("d.raw"))
+    };
+    assert!(after(&args_of(&m), "-device").contains(&"tpm-tis-device,tpmdev=tpm0"));
+}
+
+#[test]
+fn a_qcow2_disk_is_attached_as_qcow2_and_writable_only_when_asked() {
+    let from = UefiImage::Disk {
+        path: "sys-efi.qcow2".into(),
+        format: DiskFormat::Qcow2,
+        writable: true,
+    };
+    let args = args_of(&uefi(Arch::Amd64, from));
+    assert_eq!(
+        after(&args, "-drive")[2],
+        "if=none,id=boot,format=qcow2,file=sys-efi.qcow2"
+    );
+}
+
+#[test]
+fn a_uki_is_handed_to_the_firmware_as_the_kernel_with_no_command_line() {
+    let args = args_of(&uefi(Arch::Amd64, UefiImage::Uki("out/sys.efi".into())));
+    assert_eq!(after(&args, "-kernel"), ["out/sys.efi"]);
+    assert!(after(&args, "-append").is_empty());
+    assert!(after(&args, "-initrd").is_empty());
+    assert_eq!(after(&args, "-drive").len(), 2, "only the two flash drives");
+}
+
+#[test]
+fn commas_in_paths_are_doubled_inside_qemu_option_lists() {
+    let args = args_of(&uefi(Arch::Amd64, raw_disk("a,b.raw")));
+    assert_eq!(
+        after(&args, "-drive")[2],
+        "if=none,id=boot,format=raw,file=a,,b.raw,snapshot=on"
+    );
 }
 
 #[test]

@@ -1,0 +1,124 @@
+//! What a file given to `cairn run qemu` is, told by its contents rather
+//! than its name (a raw disk renamed `.img` or `.qcow2` still boots right),
+//! and which architecture it is for.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use super::RunError;
+use super::gpt;
+use super::qcow2::{self, Qcow2};
+use crate::cli::Arch;
+
+/// A bootable file cairn recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A raw disk with a GPT (what `cairn build -f raw-efi` writes).
+    RawDisk,
+    /// A qcow2 disk (`-f qcow2-efi`).
+    Qcow2Disk,
+    /// An EFI application, a unified kernel image (`-f uki`).
+    Uki,
+}
+
+/// Enough of the start of a file to see every signature checked here: the
+/// GPT header may sit after a 4096-byte sector.
+const HEAD: u64 = 4096 + 8;
+
+fn unreadable(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
+    move |source| RunError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The kind of `path`, or `UnknownFile` (and `BareKernel` for a kernel
+/// that needs its initrd and command line beside it).
+pub fn sniff(path: &Path) -> Result<Kind, RunError> {
+    let mut head = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(HEAD).read_to_end(&mut head))
+        .map_err(unreadable(path))?;
+    let at = |offset: usize, len: usize| head.get(offset..offset + len);
+    if at(0, 4) == Some(&qcow2::MAGIC[..]) {
+        return Ok(Kind::Qcow2Disk);
+    }
+    if at(512, 8) == Some(b"EFI PART") || at(4096, 8) == Some(b"EFI PART") {
+        return Ok(Kind::RawDisk);
+    }
+    if at(0x202, 4) == Some(b"HdrS") || at(0x38, 4) == Some(b"ARM\x64") {
+        return Err(RunError::BareKernel {
+            path: path.to_path_buf(),
+        });
+    }
+    if at(0, 2) == Some(b"MZ") && pe_machine(&head).is_some() {
+        return Ok(Kind::Uki);
+    }
+    Err(RunError::UnknownFile {
+        path: path.to_path_buf(),
+    })
+}
+
+/// The COFF machine field of a PE file, from the start of the file.
+fn pe_machine(head: &[u8]) -> Option<u16> {
+    let lfanew = head.get(0x3c..0x40)?;
+    let lfanew = u32::from_le_bytes([lfanew[0], lfanew[1], lfanew[2], lfanew[3]]) as usize;
+    if head.get(lfanew..lfanew.checked_add(4)?)? != b"PE\0\0" {
+        return None;
+    }
+    let machine = head.get(lfanew + 4..lfanew + 6)?;
+    Some(u16::from_le_bytes([machine[0], machine[1]]))
+}
+
+/// The architecture a PE machine field names (x86-64 0x8664, arm64 0xAA64).
+pub fn pe_arch(machine: u16) -> Option<Arch> {
+    match machine {
+        0x8664 => Some(Arch::Amd64),
+        0xaa64 => Some(Arch::Arm64),
+        _ => None,
+    }
+}
+
+/// The architecture `path` (of `kind`) is for. An architecture that cannot
+/// be told is `UnknownArch`, which the caller forgives when `--arch` is
+/// given; a file that cannot be read is `Unreadable`.
+pub fn arch(path: &Path, kind: Kind) -> Result<Arch, RunError> {
+    let unknown = |why: String| RunError::UnknownArch {
+        path: path.to_path_buf(),
+        why,
+    };
+    let file = File::open(path).map_err(unreadable(path))?;
+    let found = match kind {
+        Kind::Uki => {
+            let mut head = Vec::new();
+            file.take(HEAD)
+                .read_to_end(&mut head)
+                .map_err(unreadable(path))?;
+            let machine = pe_machine(&head).ok_or_else(|| unknown("no PE header".into()))?;
+            return pe_arch(machine).ok_or_else(|| {
+                unknown(format!("PE machine {machine:#06x} is not x86-64 or arm64"))
+            });
+        }
+        Kind::RawDisk => {
+            let mut file = file;
+            gpt::root_arch(&mut file)
+        }
+        Kind::Qcow2Disk => Qcow2::open(file).and_then(|mut q| gpt::root_arch(&mut q)),
+    };
+    match found {
+        Ok(Some(arch)) => Ok(arch),
+        Ok(None) => Err(unknown(format!(
+            "its GPT has no root partition typed for exactly one architecture \
+             (x86-64 {}, arm64 {})",
+            gpt::ROOT_X86_64,
+            gpt::ROOT_ARM64
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => Err(unknown(e.to_string())),
+        Err(e) => Err(unreadable(path)(e)),
+    }
+}
+
+#[cfg(test)]
+#[path = "image_tests.rs"]
+mod tests;
