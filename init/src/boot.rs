@@ -11,7 +11,7 @@ use rustix::io::Errno;
 use rustix::mount::MountFlags;
 
 use crate::sys::{Mount, Shutdown, Signal, Sys};
-use crate::{oneshot, request, services, stage1, system};
+use crate::{disk, measure_boot, oneshot, request, services, stage1, system};
 
 const HIDDEN: MountFlags = MountFlags::NOSUID.union(MountFlags::NODEV);
 const HIDDEN_NOEXEC: MountFlags = HIDDEN.union(MountFlags::NOEXEC);
@@ -113,7 +113,8 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     }
     let mounted = match stage1::switch_if_initramfs(sys) {
         Ok(mounted) => mounted,
-        Err(fatal) => return fatal_stop(sys, &fatal),
+        Err(stage1::Failure::Fatal(fatal)) => return fatal_stop(sys, &fatal),
+        Err(stage1::Failure::Disk(e)) => return disk::fatal_stop(sys, &e),
     };
     if let Err(fatal) = setup(sys, &mounted) {
         return fatal_stop(sys, &fatal);
@@ -132,6 +133,7 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     let mut services = services::Services::load(sys, &system);
     if how.is_none() {
         services.start_all(sys);
+        measure_boot::ready(sys);
         how = Some(supervise(sys, &mut services));
     }
     let how = how.unwrap_or(Shutdown::PowerOff);

@@ -39,6 +39,17 @@ pub struct Fake {
     pub poweroff_after_starts: Option<(String, usize)>,
     /// Holds that request back until `service_tasks` was called so often.
     pub request_after_tasks: Option<usize>,
+    /// Block devices (and other binary files) `read_at` reads.
+    pub blocks: BTreeMap<String, Vec<u8>>,
+    /// Reads of a device covering this byte fail with EIO, as dm-verity's
+    /// do on a corrupted block.
+    pub bad_bytes: HashMap<String, u64>,
+    /// The response code the TPM gives every command; None: no TPM.
+    pub tpm: Option<u32>,
+    pub tpm_commands: Vec<Vec<u8>>,
+    /// The minor number `dm_create` gives, or its error.
+    pub dm_minor: u32,
+    pub dm_error: Option<Errno>,
 }
 
 impl Fake {
@@ -117,7 +128,9 @@ impl Sys for Fake {
         Ok(())
     }
     fn exists(&mut self, path: &str) -> bool {
-        self.files.contains_key(path) || self.dirs.contains_key(path)
+        self.files.contains_key(path)
+            || self.dirs.contains_key(path)
+            || self.blocks.contains_key(path)
     }
     fn remove_file(&mut self, path: &str) -> io::Result<()> {
         self.call(format!("rm {path}"));
@@ -264,6 +277,51 @@ impl Sys for Fake {
     fn service_delete(&mut self, name: &str) -> io::Result<u32> {
         self.call(format!("delete {name}"));
         Ok(self.stopped.get(name).copied().unwrap_or(0))
+    }
+    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let data = self.blocks.get(path).ok_or(Errno::NOENT)?;
+        let start = usize::try_from(offset).map_err(|_| Errno::INVAL)?.min(data.len());
+        let end = (start + buf.len()).min(data.len());
+        if let Some(bad) = self.bad_bytes.get(path)
+            && (offset..offset + buf.len() as u64).contains(bad)
+        {
+            return Err(Errno::IO.into());
+        }
+        buf[..end - start].copy_from_slice(&data[start..end]);
+        Ok(end - start)
+    }
+    fn sleep(&mut self, duration: Duration) {
+        self.millis += u64::try_from(duration.as_millis()).unwrap_or(0);
+    }
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
+        self.call(format!("rename {from} {to}"));
+        let contents = self.files.remove(from).ok_or(Errno::NOENT)?;
+        self.files.insert(to.into(), contents);
+        Ok(())
+    }
+    fn unmount(&mut self, path: &str) -> io::Result<()> {
+        self.call(format!("umount {path}"));
+        Ok(())
+    }
+    fn tpm_open(&mut self) -> io::Result<String> {
+        match self.tpm {
+            Some(_) => Ok("/dev/tpmrm0".into()),
+            None => Err(Errno::NOENT.into()),
+        }
+    }
+    fn tpm_transmit(&mut self, command: &[u8]) -> io::Result<Vec<u8>> {
+        self.tpm_commands.push(command.to_vec());
+        let code = self.tpm.ok_or(Errno::NODEV)?;
+        let mut response = vec![0x80, 0x02, 0, 0, 0, 10];
+        response.extend_from_slice(&code.to_be_bytes());
+        Ok(response)
+    }
+    fn dm_create(&mut self, name: &str, target: &crate::dm::Target) -> io::Result<u32> {
+        self.call(format!("dm_create {name} {target}"));
+        match self.dm_error {
+            Some(errno) => Err(errno.into()),
+            None => Ok(self.dm_minor),
+        }
     }
     fn sync(&mut self) {
         self.call("sync".into());

@@ -29,6 +29,8 @@ const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 pub struct Linux {
     signals: Signals,
     containerd: Option<containerd::Client>,
+    /// The TPM `tpm_open` opened.
+    tpm: Option<std::fs::File>,
 }
 
 impl Linux {
@@ -37,6 +39,7 @@ impl Linux {
         Ok(Linux {
             signals: Signals::new()?,
             containerd: None,
+            tpm: None,
         })
     }
 
@@ -267,6 +270,62 @@ impl Sys for Linux {
 
     fn service_delete(&mut self, name: &str) -> io::Result<u32> {
         self.client()?.delete(name)
+    }
+
+    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        std::fs::File::open(path)?.read_at(buf, offset)
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn unmount(&mut self, path: &str) -> io::Result<()> {
+        Ok(rustix::mount::unmount(path, UnmountFlags::DETACH)?)
+    }
+
+    fn tpm_open(&mut self) -> io::Result<String> {
+        // The resource manager lets containers use the TPM at the same time.
+        let mut last = io::Error::from(io::ErrorKind::NotFound);
+        for path in ["/dev/tpmrm0", "/dev/tpm0"] {
+            match OpenOptions::new().read(true).write(true).open(path) {
+                Ok(file) => {
+                    self.tpm = Some(file);
+                    return Ok(path.to_string());
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn tpm_transmit(&mut self, command: &[u8]) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let tpm = self
+            .tpm
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the TPM is not open"))?;
+        // The driver takes a command in one write and answers in one read.
+        let written = tpm.write(command)?;
+        if written != command.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                format!("the TPM took {written} of {} bytes", command.len()),
+            ));
+        }
+        let mut response = vec![0u8; 4096];
+        let n = tpm.read(&mut response)?;
+        response.truncate(n);
+        Ok(response)
+    }
+
+    fn dm_create(&mut self, name: &str, target: &crate::dm::Target) -> io::Result<u32> {
+        crate::linux_dm::create(name, target)
     }
 
     fn sync(&mut self) {

@@ -4,19 +4,26 @@
 //!
 //! It never panics on purpose and never exits: either would panic the kernel.
 //! A fatal error is printed and the system powers off.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod boot;
 mod containerd;
+mod disk;
+mod disk_args;
+mod disk_find;
+mod dm;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
 mod flow_tests;
+mod gpt_scan;
 mod linux;
+mod linux_dm;
 mod linux_log;
 mod linux_net;
 mod linux_root;
 mod linux_signals;
+mod measure_boot;
 mod oneshot;
 mod request;
 mod restart;
@@ -25,6 +32,7 @@ mod services;
 mod stage1;
 mod sys;
 mod system;
+mod tpm;
 
 use std::process::ExitCode;
 

@@ -1,11 +1,28 @@
-//! What the init does before anything else runs: leave the initramfs for a
+//! What the init does before anything else runs: leave the initramfs, for
+//! the verified root partition of a disk boot (`disk.rs`) or else for a
 //! tmpfs (runc's pivot_root cannot work on the initramfs), load the kernel
 //! modules the image lists, and bring up the loopback interface.
 
 use rustix::mount::MountFlags;
 
-use crate::boot::{Fatal, log, mount_one};
+use crate::boot::{Fatal, MOUNTS, log, mount_one};
+use crate::disk::{self, DiskError};
+use crate::disk_args::DiskArgs;
 use crate::sys::{Mount, Sys};
+
+/// Why stage 1 cannot go on.
+#[derive(Debug)]
+pub enum Failure {
+    Fatal(Fatal),
+    /// A disk boot failed: the root is missing or not verified.
+    Disk(DiskError),
+}
+
+impl From<Fatal> for Failure {
+    fn from(fatal: Fatal) -> Failure {
+        Failure::Fatal(fatal)
+    }
+}
 
 /// Where the new root is mounted while the files move into it.
 pub const NEW_ROOT: &str = "/.cairn-root";
@@ -45,10 +62,13 @@ const NEW_ROOT_MOUNT: Mount<'static> = Mount {
     required: true,
 };
 
-/// When `/` is the initramfs, moves every file to a tmpfs and executes the
-/// init again from there (it returns only on failure). On any other root it
-/// returns the mount points it mounted, which stay.
-pub fn switch_if_initramfs(sys: &mut impl Sys) -> Result<Vec<&'static str>, Fatal> {
+/// When `/` is the initramfs, switches to the verified root partition when
+/// the command line names one (`cairn.root=`), else moves every file to a
+/// tmpfs, and executes the init again from there (it returns only on
+/// failure). On any other root it returns the mount points that are
+/// mounted already (by this step or by stage 1 before the switch), which
+/// stay as they are.
+pub fn switch_if_initramfs(sys: &mut impl Sys) -> Result<Vec<&'static str>, Failure> {
     for m in STAGE1_MOUNTS {
         mount_one(sys, m)?;
         if m.target == "/dev"
@@ -63,7 +83,13 @@ pub fn switch_if_initramfs(sys: &mut impl Sys) -> Result<Vec<&'static str>, Fata
     })?;
     if fstype != "rootfs" {
         log(sys, &format!("root filesystem is {fstype}"));
-        return Ok(STAGE1_MOUNTS.iter().map(|m| m.target).collect());
+        return Ok(mounted_already(sys));
+    }
+    let cmdline = sys.read_file("/proc/cmdline").unwrap_or_default();
+    match DiskArgs::from_cmdline(&cmdline) {
+        None => {}
+        Some(Ok(args)) => return Err(Failure::Disk(disk::boot(sys, &args))),
+        Some(Err(e)) => return Err(Failure::Disk(e.into())),
     }
     log(
         sys,
@@ -79,10 +105,36 @@ pub fn switch_if_initramfs(sys: &mut impl Sys) -> Result<Vec<&'static str>, Fata
         &format!("moved {moved} entries; switching root and starting again"),
     );
     let source = sys.switch_root(NEW_ROOT);
-    Err(Fatal {
+    Err(Failure::Fatal(Fatal {
         what: format!("cannot switch the root to {NEW_ROOT}"),
         source,
-    })
+    }))
+}
+
+/// Stage 1's mounts and those of [`MOUNTS`] that /proc/self/mountinfo
+/// lists: a disk boot hands over `/run` with the measurement log in it.
+fn mounted_already(sys: &mut impl Sys) -> Vec<&'static str> {
+    let mut mounted: Vec<&'static str> = STAGE1_MOUNTS.iter().map(|m| m.target).collect();
+    let info = sys.read_file("/proc/self/mountinfo").unwrap_or_default();
+    let points = mount_points(&info);
+    let kept: Vec<&'static str> = MOUNTS
+        .iter()
+        .map(|m| m.target)
+        .filter(|t| !mounted.contains(t) && points.contains(t))
+        .collect();
+    if !kept.is_empty() {
+        log(sys, &format!("kept mounted: {}", kept.join(" ")));
+    }
+    mounted.extend(kept);
+    mounted
+}
+
+/// The mount points of mountinfo's text (field 5 of each line).
+pub fn mount_points(mountinfo: &str) -> Vec<&str> {
+    mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .collect()
 }
 
 /// Loads each module of [`MODULE_LIST`] in order; failures are logged and

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rustix::mount::MountFlags;
 
+use crate::dm;
+
 /// One filesystem mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mount<'a> {
@@ -157,6 +159,22 @@ pub trait Sys {
     fn service_kill(&mut self, name: &str, signal: i32) -> io::Result<()>;
     /// Deletes the stopped task `name` and returns its exit status.
     fn service_delete(&mut self, name: &str) -> io::Result<u32>;
+
+    /// Reads up to `buf.len()` bytes of a file or block device at `offset`.
+    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+    /// Sleeps: stage 1 waits for devices to appear.
+    fn sleep(&mut self, duration: Duration);
+    /// Renames a file over another: the last step of an atomic write.
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()>;
+    /// Detaches the mount at `path`.
+    fn unmount(&mut self, path: &str) -> io::Result<()>;
+    /// Opens the TPM (`/dev/tpmrm0`, else `/dev/tpm0`) and returns its path.
+    fn tpm_open(&mut self) -> io::Result<String>;
+    /// Sends one command to the TPM opened and returns its response.
+    fn tpm_transmit(&mut self, command: &[u8]) -> io::Result<Vec<u8>>;
+    /// Creates the device-mapper device `name` with `target` as its live,
+    /// read-only table; returns its minor number (`/dev/dm-N`).
+    fn dm_create(&mut self, name: &str, target: &dm::Target) -> io::Result<u32>;
 
     fn sync(&mut self);
     /// Unmounts everything but `/`, innermost first, detaching busy mounts.

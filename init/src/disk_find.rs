@@ -1,0 +1,152 @@
+//! Finding the root partition of a disk boot: every whole disk's GPT is
+//! read and the partition with the wanted unique GUID is looked up by
+//! number in sysfs, polled until the drivers have probed the disks.
+
+use std::io;
+use std::time::Duration;
+
+use crate::boot::log;
+use crate::disk::{DiskError, POLL};
+use crate::gpt_scan::{self, Guid};
+use crate::sys::Sys;
+
+/// How long the root partition may take to appear (driver probing).
+pub const ROOT_WAIT: Duration = Duration::from_secs(10);
+
+const SYS_BLOCK: &str = "/sys/class/block";
+
+/// The root partition as the kernel knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// Its name in /sys/class/block and /dev (`vda2`, `nvme0n1p2`).
+    pub name: String,
+    /// `major:minor`, as the device-mapper table takes it.
+    pub dev: String,
+}
+
+/// Polls the block devices until one holds the partition.
+pub fn wait_for_root(sys: &mut impl Sys, partuuid: &Guid) -> Result<Partition, DiskError> {
+    let start = sys.uptime();
+    let mut said = false;
+    loop {
+        let (found, seen) = scan(sys, partuuid);
+        if let Some(p) = found {
+            return Ok(p);
+        }
+        if sys.uptime().saturating_sub(start) >= ROOT_WAIT {
+            return Err(DiskError::RootNotFound {
+                partuuid: *partuuid,
+                secs: ROOT_WAIT.as_secs(),
+                seen: if seen.is_empty() {
+                    "no block devices".into()
+                } else {
+                    seen.join("; ")
+                },
+            });
+        }
+        if !said {
+            log(
+                sys,
+                &format!(
+                    "waiting up to {} s for the root partition PARTUUID={partuuid}",
+                    ROOT_WAIT.as_secs()
+                ),
+            );
+            said = true;
+        }
+        sys.sleep(POLL);
+    }
+}
+
+/// Looks at every whole disk once; returns the partition and, for the
+/// error message, what each disk held.
+fn scan(sys: &mut impl Sys, partuuid: &Guid) -> (Option<Partition>, Vec<String>) {
+    let mut seen = Vec::new();
+    for disk in sys.list_dir(SYS_BLOCK).unwrap_or_default() {
+        let base = format!("{SYS_BLOCK}/{disk}");
+        if sys.exists(&format!("{base}/partition")) {
+            continue;
+        }
+        let size = sys.read_file(&format!("{base}/size")).unwrap_or_default();
+        if size.trim() == "0" {
+            continue;
+        }
+        match number_on_disk(sys, &disk, partuuid) {
+            Ok(Some(number)) => match partition_named(sys, &disk, number) {
+                Some(p) => return (Some(p), seen),
+                None => seen.push(format!(
+                    "{disk}: partition {number} matches but the kernel shows no such partition yet"
+                )),
+            },
+            Ok(None) => seen.push(format!("{disk}: GPT without it")),
+            Err(e) => seen.push(format!("{disk}: {e}")),
+        }
+    }
+    (None, seen)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DiskReadError {
+    #[error("{0}")]
+    Gpt(#[from] gpt_scan::GptError),
+    #[error("cannot read: {0}")]
+    Io(#[from] io::Error),
+}
+
+fn number_on_disk(
+    sys: &mut impl Sys,
+    disk: &str,
+    partuuid: &Guid,
+) -> Result<Option<u32>, DiskReadError> {
+    let sector = sys
+        .read_file(&format!("{SYS_BLOCK}/{disk}/queue/logical_block_size"))
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|s| (512..=4096).contains(s))
+        .unwrap_or(512);
+    let path = format!("/dev/{disk}");
+    let mut header = vec![0u8; sector as usize];
+    read_exact(sys, &path, sector, &mut header)?;
+    let header = gpt_scan::parse_header(&header)?;
+    let mut entries = vec![0u8; header.entries_len() as usize];
+    let at = header
+        .entries_lba
+        .checked_mul(sector)
+        .ok_or(gpt_scan::GptError::Invalid(
+            "partition entries beyond any disk",
+        ))?;
+    read_exact(sys, &path, at, &mut entries)?;
+    Ok(gpt_scan::find_partition(&header, &entries, partuuid)?)
+}
+
+fn read_exact(sys: &mut impl Sys, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        let n = sys.read_at(path, offset + done as u64, &mut buf[done..])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// Partition `number` of `disk` as sysfs names it: `vda2`, `nvme0n1p2`,
+/// `mmcblk0p2` (the suffix rules differ, so it is looked up, not built).
+fn partition_named(sys: &mut impl Sys, disk: &str, number: u32) -> Option<Partition> {
+    let base = format!("{SYS_BLOCK}/{disk}");
+    for child in sys.list_dir(&base).ok()? {
+        let Ok(n) = sys.read_file(&format!("{base}/{child}/partition")) else {
+            continue;
+        };
+        if n.trim().parse::<u32>().ok() != Some(number) {
+            continue;
+        }
+        let dev = sys.read_file(&format!("{SYS_BLOCK}/{child}/dev")).ok()?;
+        return Some(Partition {
+            name: child,
+            dev: dev.trim().to_string(),
+        });
+    }
+    None
+}
