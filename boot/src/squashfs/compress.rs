@@ -8,6 +8,7 @@ use super::Compression;
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// Frame header descriptor bits that move or remove the window byte.
 const SINGLE_SEGMENT: u8 = 0x20;
+const CHECKSUM: u8 = 0x04;
 const DICTIONARY_ID: u8 = 0x03;
 
 /// Compresses `raw`; `None` when the result would not be smaller, so the
@@ -20,17 +21,25 @@ pub(crate) fn compress(compression: Compression, raw: &[u8]) -> Option<Vec<u8>> 
                 return None;
             }
             let mut out = compress_to_vec(raw, CompressionLevel::Fastest);
-            shrink_window(&mut out, raw.len());
+            fit_for_kernel(&mut out, raw.len());
             (out.len() < raw.len()).then_some(out)
         }
     }
 }
 
-/// ruzstd always declares a 128 KiB window, but the kernel's squashfs
-/// decompressor refuses frames whose window exceeds max(block size, 8 KiB).
-/// A frame never refers further back than its own content, so the smallest
-/// power of two that holds the content is an honest window.
-fn shrink_window(frame: &mut [u8], content_len: usize) {
+/// Makes ruzstd's frame acceptable to the kernel's squashfs decompressor.
+///
+/// The window: ruzstd always declares 128 KiB, but the kernel refuses
+/// frames whose window exceeds max(block size, 8 KiB). A frame never refers
+/// further back than its own content, so the smallest power of two that
+/// holds the content is an honest window.
+///
+/// The checksum: the kernel stops with EIO when the output pages are full
+/// and the decoder still wants input, which happens when the trailing
+/// 4-byte checksum straddles a page of the image. The block layer already
+/// guards the image (dm-verity), so the checksum is dropped, as mksquashfs
+/// never writes one either.
+fn fit_for_kernel(frame: &mut Vec<u8>, content_len: usize) {
     if frame.len() < 6 || frame[..4] != ZSTD_MAGIC {
         return;
     }
@@ -42,6 +51,10 @@ fn shrink_window(frame: &mut [u8], content_len: usize) {
     if log < declared {
         // Mantissa 0: the window is exactly 2^log.
         frame[5] = ((log - 10) as u8) << 3;
+    }
+    if frame[4] & CHECKSUM != 0 && frame.len() >= 10 {
+        frame[4] &= !CHECKSUM;
+        frame.truncate(frame.len() - 4);
     }
 }
 
@@ -57,10 +70,11 @@ mod tests {
     }
 
     #[test]
-    fn a_compressible_block_round_trips_with_a_window_no_larger_than_itself() {
+    fn frames_carry_no_checksum_and_a_window_no_larger_than_their_content() {
         let raw: Vec<u8> = (0..8192u32).map(|i| (i % 7) as u8).collect();
         let frame = compress(Compression::Zstd, &raw).expect("repetitive data shrinks");
         assert_eq!(frame[5] >> 3, 3, "window 8 KiB");
+        assert_eq!(frame[4] & CHECKSUM, 0, "no checksum");
         assert_eq!(decode(&frame), raw);
     }
 
