@@ -5,12 +5,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use cairn::oci::Store;
-use cairn::oci::manifest::descriptor;
 use common::cli::Env;
-use oci_spec::image::MediaType;
 use predicates::prelude::*;
-use serde_json::json;
 
 /// A kernel, an init and a service in the store, under one local registry name.
 fn images(env: &Env) {
@@ -163,60 +159,6 @@ fn signed_image_with_a_changed_layer_in_the_store_is_refused() {
         .stderr(predicate::str::contains(format!("blob {layer} is corrupt")));
 }
 
-/// A two-platform image whose one layer holds `files` (path, bytes, mode).
-fn file_image(store: &Store, name: &str, files: &[(&str, &[u8], u32)]) {
-    let mut layer = tar::Builder::new(Vec::new());
-    for (path, data, mode) in files {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(path).expect("path");
-        h.set_size(data.len() as u64);
-        h.set_mode(*mode);
-        h.set_mtime(0);
-        h.set_cksum();
-        layer.append(&h, *data).expect("append");
-    }
-    let layer = layer.into_inner().expect("tar");
-    let layer_digest = store.put_bytes(&layer).expect("layer");
-    let mut manifests = Vec::new();
-    for arch in ["amd64", "arm64"] {
-        let config = serde_json::to_vec(&json!({
-            "architecture": arch, "os": "linux", "config": {},
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest.to_string()]},
-        }))
-        .expect("config");
-        let config_digest = store.put_bytes(&config).expect("config blob");
-        let manifest = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": config_digest.to_string(), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": layer_digest.to_string(), "size": layer.len()}],
-        }))
-        .expect("manifest");
-        let digest = store.put_bytes(&manifest).expect("manifest blob");
-        manifests.push(json!({
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": digest.to_string(), "size": manifest.len(),
-            "platform": {"architecture": arch, "os": "linux"},
-        }));
-    }
-    let index = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": manifests,
-    }))
-    .expect("index");
-    let digest = store.put_bytes(&index).expect("index blob");
-    let reference: cairn::oci::ImageRef = name.parse().expect("name");
-    store
-        .set_name(
-            &reference.store_name(),
-            &descriptor(MediaType::ImageIndex, &digest, index.len() as u64),
-        )
-        .expect("set name");
-}
-
 const SYSTEM: &str = "kernel:
   image: 127.0.0.1:5999/cairn/kernel:1
   cmdline: console=ttyS0 quiet
@@ -227,12 +169,12 @@ init:
 
 /// A kernel image with a stand-in kernel and an init image with /sbin/init.
 fn system_images(env: &Env) {
-    file_image(
+    common::image::file_image(
         &env.store,
         "127.0.0.1:5999/cairn/kernel:1",
         &[("kernel", b"not really a bzImage", 0o644)],
     );
-    file_image(
+    common::image::file_image(
         &env.store,
         "127.0.0.1:5999/cairn/init:1",
         &[("sbin/init", b"#!/bin/init", 0o755)],
@@ -254,7 +196,7 @@ fn build_writes_kernel_initrd_and_cmdline_and_summarizes_them() {
     system_images(&env);
     let config = env.write("system.yml", SYSTEM);
     env.cairn()
-        .args(["build", "--offline", "-o", "out"])
+        .args(["build", "--offline", "-f", "kernel+initrd", "-o", "out"])
         .arg(&config)
         .assert()
         .success()
@@ -345,14 +287,14 @@ fn tar_output_takes_the_name_given() {
 fn a_failed_build_leaves_nothing_in_the_output_folder() {
     let env = Env::new();
     system_images(&env);
-    file_image(
+    common::image::file_image(
         &env.store,
         "127.0.0.1:5999/cairn/kernel:1",
         &[("boot/vmlinuz", b"kernel under another name", 0o644)],
     );
     let config = env.write("system.yml", SYSTEM);
     env.cairn()
-        .args(["build", "--offline", "-o", "out"])
+        .args(["build", "--offline", "-f", "kernel+initrd", "-o", "out"])
         .arg(&config)
         .assert()
         .code(1)

@@ -282,3 +282,57 @@ pub fn add_signature_artifact(store: &Store, image: &str, subject: &Digest) -> D
         .expect("name the signature");
     digest
 }
+
+/// A two-platform image whose one layer holds `files` (path, bytes, mode).
+pub fn file_image(store: &Store, name: &str, files: &[(&str, &[u8], u32)]) {
+    let mut layer = tar::Builder::new(Vec::new());
+    for (path, data, mode) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(path).expect("path");
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        h.set_mtime(0);
+        h.set_cksum();
+        layer.append(&h, *data).expect("append");
+    }
+    let layer = layer.into_inner().expect("tar");
+    let layer_digest = store.put_bytes(&layer).expect("layer");
+    let mut manifests = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let config = serde_json::to_vec(&json!({
+            "architecture": arch, "os": "linux", "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest.to_string()]},
+        }))
+        .expect("config");
+        let config_digest = store.put_bytes(&config).expect("config blob");
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest.to_string(), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": layer_digest.to_string(), "size": layer.len()}],
+        }))
+        .expect("manifest");
+        let digest = store.put_bytes(&manifest).expect("manifest blob");
+        manifests.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest.to_string(), "size": manifest.len(),
+            "platform": {"architecture": arch, "os": "linux"},
+        }));
+    }
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    }))
+    .expect("index");
+    let digest = store.put_bytes(&index).expect("index blob");
+    let reference: cairn::oci::ImageRef = name.parse().expect("name");
+    store
+        .set_name(
+            &reference.store_name(),
+            &descriptor(MediaType::ImageIndex, &digest, index.len() as u64),
+        )
+        .expect("set name");
+}

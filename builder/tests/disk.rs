@@ -1,0 +1,263 @@
+//! `cairn build -f raw-efi | qcow2-efi | uki | squashfs` through the binary,
+//! each output checked by the host's own tools: sgdisk, fsck.fat, mtools,
+//! unsquashfs, veritysetup, qemu-img and objdump. The UEFI stub is Debian's
+//! (systemd-boot-efi on the host); its own PE file stands in for the kernel.
+
+mod common;
+
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::cli::Env;
+use predicates::prelude::*;
+
+const STUB: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+
+const SYSTEM: &str = "kernel:
+  image: 127.0.0.1:5999/cairn/kernel:1
+  cmdline: console=ttyS0
+  tar: none
+  stub: 127.0.0.1:5999/cairn/stub:1
+init:
+  - 127.0.0.1:5999/cairn/init:1
+";
+
+fn system(env: &Env) -> std::path::PathBuf {
+    let stub =
+        std::fs::read(STUB).expect("Debian's systemd-stub (make deps installs systemd-boot-efi)");
+    common::image::file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/kernel:1",
+        &[("kernel", &stub, 0o644)],
+    );
+    common::image::file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/stub:1",
+        &[("usr/lib/systemd/boot/efi/linuxx64.efi.stub", &stub, 0o644)],
+    );
+    common::image::file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/init:1",
+        &[
+            ("sbin/init", b"#!/bin/init", 0o755),
+            ("etc/motd", b"a file of the root filesystem\n", 0o644),
+        ],
+    );
+    env.write("system.yml", SYSTEM)
+}
+
+fn tool(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("host tool runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// Partition `n` (1-based) of a GPT disk, copied to its own file.
+fn partition(disk: &Path, n: u64, to: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(disk).expect("disk");
+    let mut entry = [0u8; 128];
+    file.read_exact_at(&mut entry, 1024 + (n - 1) * 128)
+        .expect("entry");
+    let first = u64::from_le_bytes(entry[32..40].try_into().expect("8"));
+    let last = u64::from_le_bytes(entry[40..48].try_into().expect("8"));
+    let mut bytes = vec![0u8; ((last + 1 - first) * 512) as usize];
+    file.read_exact_at(&mut bytes, first * 512).expect("read");
+    std::fs::write(to, &bytes).expect("write");
+    bytes
+}
+
+/// The value of `word=` on a command line.
+fn word<'a>(cmdline: &'a str, key: &str) -> &'a str {
+    cmdline
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {cmdline}"))
+}
+
+#[test]
+fn raw_efi_disk_passes_sgdisk_fsck_unsquashfs_and_veritysetup() {
+    let env = Env::new();
+    let config = system(&env);
+    env.cairn()
+        .args(["build", "--offline", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("built system-efi.raw"));
+    let disk = env.path("out/system-efi.raw");
+    let gpt = tool(Command::new("sgdisk").arg("-v").arg(&disk));
+    assert!(gpt.contains("No problems found"), "{gpt}");
+
+    let esp = env.path("esp.img");
+    partition(&disk, 1, &esp);
+    tool(Command::new("fsck.fat").arg("-n").arg(&esp));
+    let uki = env.path("uki.efi");
+    tool(
+        Command::new("mcopy")
+            .args(["-n", "-i"])
+            .arg(&esp)
+            .arg("::/EFI/BOOT/BOOTX64.EFI")
+            .arg(&uki),
+    );
+    let sections = tool(Command::new("objdump").arg("-h").arg(&uki));
+    for s in [".osrel", ".cmdline", ".initrd", ".cairn", ".linux"] {
+        assert!(sections.contains(s), "{s} missing:\n{sections}");
+    }
+    let cmdline_file = env.path("cmdline");
+    tool(
+        Command::new("objcopy")
+            .args(["-O", "binary", "--only-section=.cmdline"])
+            .arg(&uki)
+            .arg(&cmdline_file),
+    );
+    let cmdline = std::fs::read_to_string(&cmdline_file).expect("cmdline");
+    assert!(cmdline.starts_with("console=ttyS0 "), "{cmdline}");
+
+    let root = env.path("root.img");
+    partition(&disk, 2, &root);
+    let listing = tool(Command::new("unsquashfs").arg("-l").arg(&root));
+    assert!(listing.contains("squashfs-root/etc/motd"), "{listing}");
+    assert!(listing.contains("squashfs-root/sbin/init"), "{listing}");
+    let roothash = word(&cmdline, "roothash=");
+    let verity: Vec<&str> = word(&cmdline, "cairn.verity=").split(',').collect();
+    let data_blocks: u64 = verity[0].parse().expect("data blocks");
+    let hash_offset = format!("--hash-offset={}", data_blocks * 4096);
+    tool(
+        Command::new("veritysetup")
+            .args(["verify", &hash_offset])
+            .arg(&root)
+            .arg(&root)
+            .arg(roothash),
+    );
+    let partuuid = word(&cmdline, "cairn.root=PARTUUID=");
+    let info = tool(Command::new("sgdisk").args(["-i", "2"]).arg(&disk));
+    assert!(
+        info.to_lowercase().contains(partuuid),
+        "the command line's PARTUUID {partuuid} is root A's:\n{info}"
+    );
+
+    // A flipped byte in the squashfs is caught by the hash tree.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open(&root)
+        .expect("root");
+    file.write_all_at(b"\xff", 100).expect("flip");
+    let bad = Command::new("veritysetup")
+        .args(["verify", &hash_offset])
+        .arg(&root)
+        .arg(&root)
+        .arg(roothash)
+        .output()
+        .expect("veritysetup");
+    assert!(
+        !bad.status.success(),
+        "a tampered root must fail verification"
+    );
+}
+
+#[test]
+fn every_disk_format_is_reproducible_and_predict_reads_the_disk() {
+    let env = Env::new();
+    let config = system(&env);
+    for format in ["raw-efi", "qcow2-efi", "uki", "squashfs"] {
+        for dir in ["a", "b"] {
+            env.cairn()
+                .args(["build", "--offline", "-f", format, "-o", dir])
+                .arg(&config)
+                .assert()
+                .success();
+        }
+    }
+    let names = [
+        "system-efi.qcow2",
+        "system-efi.raw",
+        "system.efi",
+        "system.squashfs",
+    ];
+    for name in names {
+        let a = std::fs::read(env.path("a").join(name)).expect("a");
+        let b = std::fs::read(env.path("b").join(name)).expect("b");
+        assert!(a == b, "{name} differs between two builds");
+    }
+    let (raw, qcow2) = (env.path("a/system-efi.raw"), env.path("a/system-efi.qcow2"));
+    tool(
+        Command::new("qemu-img")
+            .args(["check", "-f", "qcow2"])
+            .arg(&qcow2),
+    );
+    let same = tool(
+        Command::new("qemu-img")
+            .args(["compare", "-f", "raw", "-F", "qcow2"])
+            .arg(&raw)
+            .arg(&qcow2),
+    );
+    assert!(same.contains("identical"), "{same}");
+    let uki = tool(
+        Command::new("objdump")
+            .arg("-h")
+            .arg(env.path("a/system.efi")),
+    );
+    assert!(uki.contains(".initrd") && !uki.contains(".cairn"), "{uki}");
+
+    let predicted = env
+        .cairn()
+        .args(["pcr", "predict", "--json"])
+        .arg(&raw)
+        .output()
+        .expect("predict");
+    assert!(
+        predicted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&predicted.stderr)
+    );
+    let pcrs: serde_json::Value = serde_json::from_slice(&predicted.stdout).expect("json");
+    for n in ["4", "11", "15"] {
+        assert_eq!(pcrs[n].as_str().map(str::len), Some(64), "PCR {n}: {pcrs}");
+    }
+    let from_uki = env
+        .cairn()
+        .args(["pcr", "predict", "--json"])
+        .arg(env.path("a/system.efi"))
+        .output()
+        .expect("predict");
+    let uki_pcrs: serde_json::Value = serde_json::from_slice(&from_uki.stdout).expect("json");
+    assert_ne!(
+        uki_pcrs["11"], pcrs["11"],
+        "the disk's UKI has another command line"
+    );
+}
+
+#[test]
+fn a_disk_without_a_stub_image_says_how_to_get_one() {
+    let env = Env::new();
+    system(&env);
+    let config = env.write(
+        "nostub.yml",
+        &SYSTEM.replace("  stub: 127.0.0.1:5999/cairn/stub:1\n", ""),
+    );
+    env.cairn()
+        .args(["build", "--offline", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cairn/systemd-stub"));
+}
+
+#[test]
+fn predict_refuses_a_file_that_is_no_image() {
+    let env = Env::new();
+    let junk = env.write("junk.raw", "not a disk");
+    env.cairn()
+        .args(["pcr", "predict"])
+        .arg(&junk)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("neither a UKI nor a GPT disk"));
+}
