@@ -20,8 +20,6 @@ use prost_types::Any;
 
 use crate::sys::Task;
 
-/// The containerd namespace of cairn's services (LinuxKit's name).
-pub const NAMESPACE: &str = "services.cairn";
 const RUNTIME: &str = "io.containerd.runc.v2";
 const SPEC_TYPE: &str = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -34,13 +32,17 @@ pub struct Client {
     channel: Option<Channel>,
 }
 
-fn request<T>(message: T) -> Request<T> {
+/// A request in the containerd namespace `ns`.
+fn request<T>(ns: &str, message: T) -> io::Result<Request<T>> {
+    let value = MetadataValue::try_from(ns).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{ns:?} is not a containerd namespace name (letters, digits, '.', '_', '-')"),
+        )
+    })?;
     let mut r = Request::new(message);
-    r.metadata_mut().insert(
-        "containerd-namespace",
-        MetadataValue::from_static(NAMESPACE),
-    );
-    r
+    r.metadata_mut().insert("containerd-namespace", value);
+    Ok(r)
 }
 
 fn status_error(what: &str, s: Status) -> io::Error {
@@ -115,22 +117,21 @@ impl Client {
         Ok(())
     }
 
-    pub fn create(&mut self, name: &str, spec: Vec<u8>) -> io::Result<()> {
+    pub fn create(&mut self, ns: &str, name: &str, spec: Vec<u8>) -> io::Result<()> {
         let mut containers = ContainersClient::new(self.channel()?);
         let mut tasks = TasksClient::new(self.channel()?);
         // Leftovers of an earlier start: containerd's state is on tmpfs, so
         // only a restart of the services within one boot leaves any.
-        let _ = self.block("delete task", async {
-            tasks
-                .delete(request(DeleteTaskRequest {
-                    container_id: name.into(),
-                }))
-                .await
-        });
+        let delete_task = request(
+            ns,
+            DeleteTaskRequest {
+                container_id: name.into(),
+            },
+        )?;
+        let _ = self.block("delete task", async { tasks.delete(delete_task).await });
+        let delete = request(ns, DeleteContainerRequest { id: name.into() })?;
         let _ = self.block("delete container", async {
-            containers
-                .delete(request(DeleteContainerRequest { id: name.into() }))
-                .await
+            containers.delete(delete).await
         });
         let container = Container {
             id: name.into(),
@@ -144,46 +145,56 @@ impl Client {
             }),
             ..Container::default()
         };
+        let create = request(
+            ns,
+            CreateContainerRequest {
+                container: Some(container),
+            },
+        )?;
         self.block("create container", async {
-            containers
-                .create(request(CreateContainerRequest {
-                    container: Some(container),
-                }))
-                .await
+            containers.create(create).await
         })?;
         Ok(())
     }
 
-    pub fn start(&mut self, name: &str, log_fifo: &str) -> io::Result<u32> {
+    /// Creates the task; its process waits for [`Client::start`].
+    pub fn create_task(&mut self, ns: &str, name: &str, log_fifo: &str) -> io::Result<u32> {
         let mut tasks = TasksClient::new(self.channel()?);
-        let create = CreateTaskRequest {
-            container_id: name.into(),
-            stdout: log_fifo.into(),
-            stderr: log_fifo.into(),
-            ..CreateTaskRequest::default()
-        };
-        let pid = self.block("create task", async { tasks.create(request(create)).await })?;
-        let pid = pid.into_inner().pid;
-        self.block("start task", async {
-            tasks
-                .start(request(StartRequest {
-                    container_id: name.into(),
-                    exec_id: String::new(),
-                }))
-                .await
-        })?;
-        Ok(pid)
+        let create = request(
+            ns,
+            CreateTaskRequest {
+                container_id: name.into(),
+                stdout: log_fifo.into(),
+                stderr: log_fifo.into(),
+                ..CreateTaskRequest::default()
+            },
+        )?;
+        let pid = self.block("create task", async { tasks.create(create).await })?;
+        Ok(pid.into_inner().pid)
     }
 
-    pub fn tasks(&mut self) -> io::Result<Vec<Task>> {
+    pub fn start(&mut self, ns: &str, name: &str) -> io::Result<()> {
         let mut tasks = TasksClient::new(self.channel()?);
-        let list = self.block("list tasks", async {
-            tasks
-                .list(request(ListTasksRequest {
-                    filter: String::new(),
-                }))
-                .await
-        })?;
+        let start = request(
+            ns,
+            StartRequest {
+                container_id: name.into(),
+                exec_id: String::new(),
+            },
+        )?;
+        self.block("start task", async { tasks.start(start).await })?;
+        Ok(())
+    }
+
+    pub fn tasks(&mut self, ns: &str) -> io::Result<Vec<Task>> {
+        let mut tasks = TasksClient::new(self.channel()?);
+        let list = request(
+            ns,
+            ListTasksRequest {
+                filter: String::new(),
+            },
+        )?;
+        let list = self.block("list tasks", async { tasks.list(list).await })?;
         Ok(list
             .into_inner()
             .tasks
@@ -195,27 +206,30 @@ impl Client {
             .collect())
     }
 
-    pub fn kill(&mut self, name: &str, signal: i32) -> io::Result<()> {
+    pub fn kill(&mut self, ns: &str, name: &str, signal: i32) -> io::Result<()> {
         let mut tasks = TasksClient::new(self.channel()?);
-        let kill = KillRequest {
-            container_id: name.into(),
-            exec_id: String::new(),
-            signal: u32::try_from(signal).unwrap_or(9),
-            all: true,
-        };
-        self.block("kill task", async { tasks.kill(request(kill)).await })?;
+        let kill = request(
+            ns,
+            KillRequest {
+                container_id: name.into(),
+                exec_id: String::new(),
+                signal: u32::try_from(signal).unwrap_or(9),
+                all: true,
+            },
+        )?;
+        self.block("kill task", async { tasks.kill(kill).await })?;
         Ok(())
     }
 
-    pub fn delete(&mut self, name: &str) -> io::Result<u32> {
+    pub fn delete(&mut self, ns: &str, name: &str) -> io::Result<u32> {
         let mut tasks = TasksClient::new(self.channel()?);
-        let r = self.block("delete task", async {
-            tasks
-                .delete(request(DeleteTaskRequest {
-                    container_id: name.into(),
-                }))
-                .await
-        })?;
+        let delete = request(
+            ns,
+            DeleteTaskRequest {
+                container_id: name.into(),
+            },
+        )?;
+        let r = self.block("delete task", async { tasks.delete(delete).await })?;
         Ok(r.into_inner().exit_status)
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 
-use crate::sys::{Exited, Mount, Shutdown, Signal, Status, Sys, Task};
+use crate::sys::{Exited, Mount, NewLink, Shutdown, Signal, Status, Sys, Task};
 
 const POWEROFF: &str = "/run/cairn/request/poweroff";
 
@@ -21,8 +21,16 @@ pub struct Fake {
     pub dirs: BTreeMap<String, Vec<String>>,
     pub failing_mounts: HashMap<String, Errno>,
     pub failing_modules: HashSet<String>,
-    /// Exit statuses of `runc run` by bundle path (default 0).
+    /// Exit statuses of onboot and onshutdown containers by bundle path
+    /// (default 0), as `wait_pid` reports them.
     pub run_status: HashMap<String, Status>,
+    /// Statuses of runc itself by step and container id, e.g.
+    /// `"start onboot-000-first"` (default 0).
+    pub runc_status: HashMap<String, Status>,
+    /// The bundle of each pid `runc create` wrote.
+    pub runc_pids: BTreeMap<i32, String>,
+    /// Interfaces whose creation or move fails with EEXIST.
+    pub failing_links: HashSet<String>,
     pub root_fstype: String,
     pub refuse_reboot: bool,
     pub no_containerd: bool,
@@ -87,6 +95,15 @@ impl Fake {
 
     fn call(&mut self, c: String) {
         self.calls.push(c);
+    }
+}
+
+/// How the fake's calls name a containerd namespace other than cairn's.
+fn in_namespace(ns: &str) -> String {
+    if ns == crate::services::NAMESPACE {
+        String::new()
+    } else {
+        format!(" in {ns}")
     }
 }
 
@@ -177,12 +194,20 @@ impl Sys for Fake {
     }
     fn run(&mut self, argv: &[&str]) -> io::Result<Status> {
         self.call(format!("run {}", argv.join(" ")));
-        let bundle = argv.get(3).copied().unwrap_or("");
-        Ok(self
-            .run_status
-            .get(bundle)
-            .copied()
-            .unwrap_or(Status::Code(0)))
+        let step = argv.get(1).copied().unwrap_or("");
+        let id = argv.last().copied().unwrap_or("");
+        if let Some(status) = self.runc_status.get(&format!("{step} {id}")) {
+            return Ok(*status);
+        }
+        if step == "create" {
+            // runc create --bundle BUNDLE --pid-file FILE ID
+            let pid = 200 + i32::try_from(self.runc_pids.len()).unwrap_or(0);
+            let bundle = argv.get(3).copied().unwrap_or("");
+            self.runc_pids.insert(pid, bundle.into());
+            let file = argv.get(5).copied().unwrap_or("");
+            self.files.insert(file.into(), format!("{pid}\n"));
+        }
+        Ok(Status::Code(0))
     }
     fn spawn(&mut self, argv: &[&str], log: &str) -> io::Result<i32> {
         self.call(format!("spawn {} > {log}", argv.join(" ")));
@@ -221,12 +246,19 @@ impl Sys for Fake {
         }
         Ok(())
     }
-    fn service_create(&mut self, name: &str, bundle: &str) -> io::Result<()> {
-        self.call(format!("create {name} {bundle}"));
+    fn service_create(&mut self, ns: &str, name: &str, bundle: &str) -> io::Result<()> {
+        let ns = in_namespace(ns);
+        self.call(format!("create {name} {bundle}{ns}"));
         Ok(())
     }
-    fn service_start(&mut self, name: &str) -> io::Result<u32> {
-        self.call(format!("start {name}"));
+    fn service_task(&mut self, ns: &str, name: &str) -> io::Result<u32> {
+        let ns = in_namespace(ns);
+        self.call(format!("task {name}{ns}"));
+        Ok(100)
+    }
+    fn service_start(&mut self, ns: &str, name: &str) -> io::Result<()> {
+        let ns = in_namespace(ns);
+        self.call(format!("start {name}{ns}"));
         self.stopped.remove(name);
         if let Some((n, times)) = &self.poweroff_after_starts
             && n == name
@@ -235,9 +267,9 @@ impl Sys for Fake {
         {
             self.files.insert(POWEROFF.into(), String::new());
         }
-        Ok(100)
+        Ok(())
     }
-    fn service_tasks(&mut self) -> io::Result<Vec<Task>> {
+    fn service_tasks(&mut self, _ns: &str) -> io::Result<Vec<Task>> {
         self.task_calls += 1;
         if self.request_after_tasks == Some(self.task_calls) {
             self.files.insert(POWEROFF.into(), String::new());
@@ -254,7 +286,12 @@ impl Sys for Fake {
         let started: Vec<String> = self
             .calls
             .iter()
-            .filter_map(|c| c.strip_prefix("start ").map(str::to_string))
+            .filter_map(|c| {
+                c.strip_prefix("start ")?
+                    .split(' ')
+                    .next()
+                    .map(str::to_string)
+            })
             .collect();
         Ok(started
             .into_iter()
@@ -266,7 +303,7 @@ impl Sys for Fake {
             })
             .collect())
     }
-    fn service_kill(&mut self, name: &str, signal: i32) -> io::Result<()> {
+    fn service_kill(&mut self, _ns: &str, name: &str, signal: i32) -> io::Result<()> {
         self.call(format!("service_kill {name} {signal}"));
         if signal == 9 || self.obey_term {
             self.stopped
@@ -274,9 +311,41 @@ impl Sys for Fake {
         }
         Ok(())
     }
-    fn service_delete(&mut self, name: &str) -> io::Result<u32> {
+    fn service_delete(&mut self, _ns: &str, name: &str) -> io::Result<u32> {
         self.call(format!("delete {name}"));
         Ok(self.stopped.get(name).copied().unwrap_or(0))
+    }
+    fn wait_pid(&mut self, pid: i32) -> io::Result<Status> {
+        self.call(format!("wait {pid}"));
+        let bundle = self.runc_pids.get(&pid).ok_or(Errno::CHILD)?;
+        Ok(self
+            .run_status
+            .get(bundle)
+            .copied()
+            .unwrap_or(Status::Code(0)))
+    }
+    fn link_add(&mut self, link: &NewLink<'_>) -> io::Result<()> {
+        let peer = link.peer.map(|p| format!(" peer {p}")).unwrap_or_default();
+        let ns = link
+            .netns_pid
+            .map(|p| format!(" netns {p}"))
+            .unwrap_or_default();
+        self.call(format!("link add {} {}{peer}{ns}", link.kind, link.name));
+        if self.failing_links.contains(link.name) {
+            return Err(Errno::EXIST.into());
+        }
+        Ok(())
+    }
+    fn link_move(&mut self, name: &str, pid: u32) -> io::Result<()> {
+        self.call(format!("link move {name} {pid}"));
+        if self.failing_links.contains(name) {
+            return Err(Errno::EXIST.into());
+        }
+        Ok(())
+    }
+    fn bind_namespace(&mut self, pid: u32, kind: &str, path: &str) -> io::Result<()> {
+        self.call(format!("bind {kind} {pid} {path}"));
+        Ok(())
     }
     fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let data = self.blocks.get(path).ok_or(Errno::NOENT)?;

@@ -91,12 +91,23 @@ fn onboot_containers_run_in_lexical_order_and_a_failure_is_reported_and_boot_goe
         .insert("/containers/onboot/000-first".into(), Status::Code(3));
     run(&mut sys);
     assert_eq!(
-        sys.calls_starting("run "),
+        sys.calls_starting("run runc create"),
         [
-            "run runc run --bundle /containers/onboot/000-first onboot-000-first",
-            "run runc run --bundle /containers/onboot/001-second onboot-001-second",
-            "run runc run --bundle /containers/onshutdown/000-bye onshutdown-000-bye",
+            "run runc create --bundle /containers/onboot/000-first --pid-file /run/cairn/runc/onboot-000-first.pid onboot-000-first",
+            "run runc create --bundle /containers/onboot/001-second --pid-file /run/cairn/runc/onboot-001-second.pid onboot-001-second",
+            "run runc create --bundle /containers/onshutdown/000-bye --pid-file /run/cairn/runc/onshutdown-000-bye.pid onshutdown-000-bye",
         ]
+    );
+    // Each runs to completion before the next is created.
+    let second = sys
+        .calls
+        .iter()
+        .position(|c| c.ends_with("onboot-001-second"));
+    let first_done = sys.position("wait 200");
+    assert!(
+        first_done.is_some() && first_done < second,
+        "{:?}",
+        sys.calls
     );
     assert!(sys.logged("onboot 000-first failed: exited with status 3"));
     assert!(sys.logged("onboot 001-second exited with status 0"));
@@ -119,10 +130,7 @@ fn services_start_through_containerd_in_config_order_after_it_answers() {
         "{:?}",
         sys.calls
     );
-    assert!(
-        sys.position("run runc run --bundle /containers/onboot/001-second onboot-001-second")
-            < spawn
-    );
+    assert!(sys.position("run runc delete onboot-001-second") < spawn);
     assert!(sys.files["/run/cairn/containerd.toml"].contains("io.containerd.grpc.v1.cri"));
 }
 
@@ -147,8 +155,7 @@ fn shutdown_stops_services_then_containerd_then_runs_onshutdown() {
     let term_web = sys.position("service_kill web 15");
     let delete_web = sys.position("delete web");
     let containerd = sys.position("kill 77 15");
-    let bye =
-        sys.position("run runc run --bundle /containers/onshutdown/000-bye onshutdown-000-bye");
+    let bye = sys.position("run runc start onshutdown-000-bye");
     assert!(
         term_web.is_some() && term_web < delete_web,
         "{:?}",

@@ -18,8 +18,8 @@ use rustix::time::ClockId;
 
 use crate::containerd;
 use crate::linux_signals::Signals;
-use crate::sys::{Exited, Mount, Shutdown, Signal, Status, Sys, Task};
-use crate::{linux_log, linux_net, linux_root};
+use crate::sys::{Exited, Mount, NewLink, Shutdown, Signal, Status, Sys, Task};
+use crate::{linux_log, linux_net, linux_netlink, linux_netns, linux_root};
 
 /// Children get a PATH: the kernel starts init with none.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -249,27 +249,60 @@ impl Sys for Linux {
         self.client()?.ready(socket)
     }
 
-    fn service_create(&mut self, name: &str, bundle: &str) -> io::Result<()> {
+    fn service_create(&mut self, ns: &str, name: &str, bundle: &str) -> io::Result<()> {
         let config = std::fs::read_to_string(format!("{bundle}/config.json"))?;
         let spec = containerd::spec_for(&config, bundle)?;
-        self.client()?.create(name, spec)
+        self.client()?.create(ns, name, spec)
     }
 
-    fn service_start(&mut self, name: &str) -> io::Result<u32> {
+    fn service_task(&mut self, ns: &str, name: &str) -> io::Result<u32> {
         let fifo = linux_log::fifo_for(name)?;
-        self.client()?.start(name, &fifo)
+        self.client()?.create_task(ns, name, &fifo)
     }
 
-    fn service_tasks(&mut self) -> io::Result<Vec<Task>> {
-        self.client()?.tasks()
+    fn service_start(&mut self, ns: &str, name: &str) -> io::Result<()> {
+        self.client()?.start(ns, name)
     }
 
-    fn service_kill(&mut self, name: &str, signal: i32) -> io::Result<()> {
-        self.client()?.kill(name, signal)
+    fn service_tasks(&mut self, ns: &str) -> io::Result<Vec<Task>> {
+        self.client()?.tasks(ns)
     }
 
-    fn service_delete(&mut self, name: &str) -> io::Result<u32> {
-        self.client()?.delete(name)
+    fn service_kill(&mut self, ns: &str, name: &str, signal: i32) -> io::Result<()> {
+        self.client()?.kill(ns, name, signal)
+    }
+
+    fn service_delete(&mut self, ns: &str, name: &str) -> io::Result<u32> {
+        self.client()?.delete(ns, name)
+    }
+
+    fn wait_pid(&mut self, pid: i32) -> io::Result<Status> {
+        let pid = Pid::from_raw(pid).ok_or(io::ErrorKind::InvalidInput)?;
+        loop {
+            match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+                Ok(Some((_, s))) => {
+                    return Ok(match (s.exit_status(), s.terminating_signal()) {
+                        (Some(c), _) => Status::Code(c),
+                        (None, Some(sig)) => Status::Signal(sig),
+                        (None, None) => Status::Code(-1),
+                    });
+                }
+                Ok(None) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn link_add(&mut self, link: &NewLink<'_>) -> io::Result<()> {
+        linux_netlink::link_add(link)
+    }
+
+    fn link_move(&mut self, name: &str, pid: u32) -> io::Result<()> {
+        linux_netlink::link_move(name, pid)
+    }
+
+    fn bind_namespace(&mut self, pid: u32, kind: &str, path: &str) -> io::Result<()> {
+        linux_netns::bind(pid, kind, path)
     }
 
     fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize> {

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use crate::boot::{log, signal_stop};
+use crate::prepare;
 use crate::restart::{Backoff, Policy};
-use crate::runtime;
+use crate::runtime::Runtime;
 use crate::sys::{Exited, Shutdown, Sys};
 use crate::system::System;
 
@@ -14,6 +15,9 @@ pub const CONTAINERD: &str = "/usr/bin/containerd";
 pub const SOCKET: &str = "/run/containerd/containerd.sock";
 pub const CONFIG: &str = "/run/cairn/containerd.toml";
 pub const CONTAINERD_LOG: &str = "/var/log/containerd.log";
+/// The containerd namespace of services whose runtime.json names none
+/// (LinuxKit's is `services.linuxkit`).
+pub const NAMESPACE: &str = "services.cairn";
 
 /// containerd's configuration when the image brings none: state in RAM, no
 /// CRI (nothing here speaks Kubernetes).
@@ -53,6 +57,10 @@ enum State {
 struct Service {
     name: String,
     bundle: String,
+    /// Its containerd namespace.
+    ns: String,
+    /// Its runtime.json: `interfaces` and `bindNS` apply at every start.
+    runtime: Runtime,
     policy: Policy,
     backoff: Backoff,
     state: State,
@@ -86,6 +94,8 @@ impl Services {
             .into_iter()
             .map(|name| Service {
                 bundle: format!("{DIR}/{name}"),
+                ns: NAMESPACE.to_string(),
+                runtime: Runtime::default(),
                 name,
                 policy: default_policy,
                 backoff: Backoff::new(),
@@ -110,30 +120,53 @@ impl Services {
             return;
         }
         for i in 0..self.list.len() {
-            let (name, bundle) = (self.list[i].name.clone(), self.list[i].bundle.clone());
-            let runtime = runtime::prepare(sys, &name, &bundle);
-            if let Some(json) = &runtime.restart {
-                let (policy, unknown) = self.default_policy.with(json);
-                if let Some(p) = unknown {
-                    log(
-                        sys,
-                        &format!(
-                            "warning: {name}: unknown restart policy {p:?}; using the default"
-                        ),
-                    );
-                }
-                self.list[i].policy = policy;
+            if self.prepare(sys, i) {
+                self.start(sys, i);
             }
-            if let Err(e) = sys.service_create(&name, &bundle) {
-                log(
-                    sys,
-                    &format!("service {name} failed: cannot create its container: {e}"),
-                );
-                continue;
-            }
-            self.start(sys, i);
         }
         log(sys, "all services started");
+    }
+
+    /// Reads the runtime.json of service `i`, applies the steps that come
+    /// before its container exists and creates it; false when that failed
+    /// (logged), and the service stays down.
+    fn prepare(&mut self, sys: &mut impl Sys, i: usize) -> bool {
+        let (name, bundle) = (self.list[i].name.clone(), self.list[i].bundle.clone());
+        let who = format!("service {name}");
+        let runtime = match prepare::load(sys, &bundle) {
+            Ok(r) => r,
+            Err(e) => {
+                log(sys, &format!("{who} failed: {e}"));
+                return false;
+            }
+        };
+        if let Some(json) = &runtime.restart {
+            let (policy, unknown) = self.default_policy.with(json);
+            if let Some(p) = unknown {
+                log(
+                    sys,
+                    &format!("warning: {name}: unknown restart policy {p:?}; using the default"),
+                );
+            }
+            self.list[i].policy = policy;
+        }
+        if !runtime.namespace.is_empty() {
+            self.list[i].ns = runtime.namespace.clone();
+        }
+        if let Err(e) = prepare::filesystem(sys, &who, &name, &bundle, &runtime) {
+            log(sys, &format!("{who} failed: {e}"));
+            return false;
+        }
+        let ns = self.list[i].ns.clone();
+        self.list[i].runtime = runtime;
+        if let Err(e) = sys.service_create(&ns, &name, &bundle) {
+            log(
+                sys,
+                &format!("{who} failed: cannot create its container: {e}"),
+            );
+            return false;
+        }
+        true
     }
 
     fn start_containerd(&mut self, sys: &mut impl Sys) -> bool {
@@ -195,27 +228,33 @@ impl Services {
         }
     }
 
+    /// Creates the task of service `i`, applies the steps that need its pid
+    /// and starts it; on failure it is deleted and tried again later.
     fn start(&mut self, sys: &mut impl Sys, i: usize) {
         let now = sys.uptime();
-        let name = self.list[i].name.clone();
-        match sys.service_start(&name) {
-            Ok(pid) => {
-                log(sys, &format!("service {name} started (pid {pid})"));
-                self.list[i].state = State::Running { since: now };
-            }
-            Err(e) => {
-                let s = &mut self.list[i];
-                let delay = s.backoff.delay(&s.policy, Duration::ZERO);
-                s.state = State::Waiting { until: now + delay };
-                log(
-                    sys,
-                    &format!(
-                        "service {name} failed to start: {e}; trying again in {}",
-                        secs(delay)
-                    ),
-                );
-            }
-        }
+        let (name, ns) = (self.list[i].name.clone(), self.list[i].ns.clone());
+        let who = format!("service {name}");
+        let failure = match sys.service_task(&ns, &name) {
+            Err(e) => format!("{who} failed to start: {e}"),
+            Ok(pid) => match prepare::process(sys, &who, pid, &self.list[i].runtime) {
+                Err(e) => format!("{who} failed: {e}"),
+                Ok(()) => match sys.service_start(&ns, &name) {
+                    Err(e) => format!("{who} failed to start: {e}"),
+                    Ok(()) => {
+                        log(sys, &format!("{who} started (pid {pid})"));
+                        self.list[i].state = State::Running { since: now };
+                        return;
+                    }
+                },
+            },
+        };
+        // A task that exists but will not run would block the next start.
+        let _ = sys.service_kill(&ns, &name, SIGKILL);
+        let _ = sys.service_delete(&ns, &name);
+        let s = &mut self.list[i];
+        let delay = s.backoff.delay(&s.policy, Duration::ZERO);
+        s.state = State::Waiting { until: now + delay };
+        log(sys, &format!("{failure}; trying again in {}", secs(delay)));
     }
 
     /// Whether `exited` was containerd (then it is logged here).
@@ -255,11 +294,13 @@ impl Services {
             .iter()
             .any(|s| matches!(s.state, State::Running { .. }))
         {
-            match sys.service_tasks() {
-                Ok(tasks) => {
-                    for i in 0..self.list.len() {
-                        let alive = tasks.iter().any(|t| t.name == self.list[i].name && t.alive);
-                        if !alive && let State::Running { since } = self.list[i].state {
+            let running: Vec<usize> = (0..self.list.len())
+                .filter(|i| matches!(self.list[*i].state, State::Running { .. }))
+                .collect();
+            match self.alive(sys, &running) {
+                Ok(alive) => {
+                    for i in running.into_iter().filter(|i| !alive.contains(i)) {
+                        if let State::Running { since } = self.list[i].state {
                             self.exited(sys, i, since);
                         }
                     }
@@ -279,8 +320,8 @@ impl Services {
 
     fn exited(&mut self, sys: &mut impl Sys, i: usize, since: Duration) {
         let now = sys.uptime();
-        let name = self.list[i].name.clone();
-        let status = match sys.service_delete(&name) {
+        let (name, ns) = (self.list[i].name.clone(), self.list[i].ns.clone());
+        let status = match sys.service_delete(&ns, &name) {
             Ok(status) => status.to_string(),
             Err(e) => format!("unknown ({e})"),
         };
@@ -306,96 +347,11 @@ impl Services {
             );
         }
     }
-
-    /// SIGTERM to every service, SIGKILL to those still running after
-    /// [`STOP_GRACE`], then containerd itself.
-    pub fn stop_all(&mut self, sys: &mut impl Sys) {
-        if self.containerd.is_none() {
-            return;
-        }
-        let running: Vec<String> = self
-            .list
-            .iter()
-            .filter(|s| matches!(s.state, State::Running { .. }))
-            .map(|s| s.name.clone())
-            .collect();
-        if !running.is_empty() {
-            log(sys, &format!("stopping services: {}", running.join(", ")));
-            for name in &running {
-                let _ = sys.service_kill(name, SIGTERM);
-            }
-            let left = self.wait_stopped(sys, &running, STOP_GRACE);
-            for name in &left {
-                log(
-                    sys,
-                    &format!(
-                        "service {name} did not stop within {}s: killing it",
-                        STOP_GRACE.as_secs()
-                    ),
-                );
-                let _ = sys.service_kill(name, SIGKILL);
-            }
-            self.wait_stopped(sys, &left, Duration::from_secs(2));
-            for name in &running {
-                match sys.service_delete(name) {
-                    Ok(status) => log(sys, &format!("service {name} stopped (status {status})")),
-                    Err(e) => log(
-                        sys,
-                        &format!("warning: service {name}: cannot delete its task: {e}"),
-                    ),
-                }
-            }
-        }
-        for s in &mut self.list {
-            s.state = State::Done;
-        }
-        if let Some(pid) = self.containerd {
-            let _ = sys.kill(pid, SIGTERM);
-            let end = sys.uptime() + Duration::from_secs(5);
-            while self.containerd.is_some() && sys.uptime() < end {
-                self.pause(sys, Duration::from_millis(100));
-                while let Some(exited) = sys.reap() {
-                    if exited.pid == pid {
-                        self.containerd = None;
-                    }
-                }
-            }
-            if self.containerd.take().is_some() {
-                let _ = sys.kill(pid, SIGKILL);
-            }
-            log(sys, "containerd stopped");
-        }
-    }
-
-    /// The services of `names` still alive after `limit`.
-    fn wait_stopped(
-        &mut self,
-        sys: &mut impl Sys,
-        names: &[String],
-        limit: Duration,
-    ) -> Vec<String> {
-        let end = sys.uptime() + limit;
-        loop {
-            let left: Vec<String> = match sys.service_tasks() {
-                Ok(tasks) => names
-                    .iter()
-                    .filter(|n| tasks.iter().any(|t| &t.name == *n && t.alive))
-                    .cloned()
-                    .collect(),
-                Err(_) => return Vec::new(),
-            };
-            if left.is_empty() || sys.uptime() >= end {
-                return left;
-            }
-            self.pause(sys, Duration::from_millis(200));
-            while sys.reap().is_some() {}
-        }
-    }
 }
 
 impl Services {
     /// Sleeps up to `d`, keeping a stop signal for the supervisor.
-    fn pause(&mut self, sys: &mut impl Sys, d: Duration) {
+    pub(super) fn pause(&mut self, sys: &mut impl Sys, d: Duration) {
         if let Some(how) = sys.wait_signal(Some(d)).and_then(signal_stop) {
             self.pending.get_or_insert(how);
         }
@@ -405,3 +361,6 @@ impl Services {
 fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
+
+#[path = "services_stop.rs"]
+mod stop;

@@ -95,6 +95,19 @@ pub struct Task {
     pub alive: bool,
 }
 
+/// A network interface to create, as `ip link add` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewLink<'a> {
+    /// `veth`, `wireguard`, `dummy`, ...: the kernel's link kind.
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// The other end of a veth pair, in the namespace the pair is created in.
+    pub peer: Option<&'a str>,
+    /// Creates it right in the network namespace of this process (else in
+    /// the root namespace).
+    pub netns_pid: Option<u32>,
+}
+
 /// Everything PID 1 asks of the kernel and of containerd.
 pub trait Sys {
     /// Monotonic time since boot, for log timestamps and restart delays.
@@ -147,18 +160,36 @@ pub trait Sys {
 
     /// Connects to containerd's socket and asks its version.
     fn containerd_ready(&mut self, socket: &str) -> io::Result<()>;
-    /// Creates (or creates again) the container `name` from the OCI bundle at
-    /// `bundle`, with no snapshotter: its rootfs is `bundle/rootfs`.
-    fn service_create(&mut self, name: &str, bundle: &str) -> io::Result<()>;
-    /// Creates and starts the task of container `name`, its stdout and stderr
-    /// to the console and `/var/log/NAME.log`; returns its pid.
-    fn service_start(&mut self, name: &str) -> io::Result<u32>;
-    /// The tasks containerd knows.
-    fn service_tasks(&mut self) -> io::Result<Vec<Task>>;
+    /// Creates (or creates again) the container `name` in the containerd
+    /// namespace `ns` from the OCI bundle at `bundle`, with no snapshotter:
+    /// its rootfs is `bundle/rootfs`.
+    fn service_create(&mut self, ns: &str, name: &str, bundle: &str) -> io::Result<()>;
+    /// Creates the task of container `name`, its stdout and stderr to the
+    /// console and `/var/log/NAME.log`; returns its pid. The process waits
+    /// for [`Sys::service_start`], so the runtime steps that need a pid
+    /// (interfaces, bindNS) go in between.
+    fn service_task(&mut self, ns: &str, name: &str) -> io::Result<u32>;
+    /// Starts the created task of container `name`.
+    fn service_start(&mut self, ns: &str, name: &str) -> io::Result<()>;
+    /// The tasks containerd knows in namespace `ns`.
+    fn service_tasks(&mut self, ns: &str) -> io::Result<Vec<Task>>;
     /// Signals every process of the task `name`.
-    fn service_kill(&mut self, name: &str, signal: i32) -> io::Result<()>;
+    fn service_kill(&mut self, ns: &str, name: &str, signal: i32) -> io::Result<()>;
     /// Deletes the stopped task `name` and returns its exit status.
-    fn service_delete(&mut self, name: &str) -> io::Result<u32>;
+    fn service_delete(&mut self, ns: &str, name: &str) -> io::Result<u32>;
+
+    /// Blocks until the child `pid` exits, and reaps it: an onboot
+    /// container's process, which PID 1 inherits when `runc create` exits.
+    fn wait_pid(&mut self, pid: i32) -> io::Result<Status>;
+    /// Creates a network interface (rtnetlink RTM_NEWLINK).
+    fn link_add(&mut self, link: &NewLink<'_>) -> io::Result<()>;
+    /// Moves the interface `name` of the root network namespace into the
+    /// network namespace of process `pid`.
+    fn link_move(&mut self, name: &str, pid: u32) -> io::Result<()>;
+    /// Bind-mounts `/proc/PID/ns/KIND` on `path`, creating the file and its
+    /// directories first and replacing an earlier bind there, so containers
+    /// created later can join the namespace by path.
+    fn bind_namespace(&mut self, pid: u32, kind: &str, path: &str) -> io::Result<()>;
 
     /// Reads up to `buf.len()` bytes of a file or block device at `offset`.
     fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
