@@ -2,8 +2,18 @@
 //! read; the tail shorter than a block is packed with other files' tails
 //! into fragment blocks. A block of zeros is stored as a hole (size 0), and
 //! a block that does not shrink is stored as is, flagged uncompressed.
+//!
+//! Files with the same bytes share one copy: a file is hashed as it is
+//! read, and when its hash matches an earlier file's, its inode points at
+//! the earlier data. Its last batch of blocks (up to 8) is written
+//! only after that check; blocks of a longer duplicate are already written,
+//! so the output is rewound over them (later writes, or zeros at the end,
+//! cover them).
 
-use std::io::{self, Read, Write};
+use std::collections::BTreeMap;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use sha2::{Digest, Sha256};
 
 use super::Compression;
 use super::compress::compress;
@@ -12,11 +22,13 @@ use super::inode::NO_FRAGMENT;
 
 /// Set in a block or fragment size when the bytes are stored as is.
 const UNCOMPRESSED: u32 = 1 << 24;
-/// Full blocks read and compressed together, per thread.
-const BATCH_PER_THREAD: usize = 4;
+/// Full blocks read and compressed together (spread over the threads).
+/// Fixed, not per thread: what a dropped duplicate leaves behind depends
+/// on it, and the image must not depend on the machine.
+const BATCH: u64 = 8;
 
 /// Where a file's data went.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub start: u64,
     pub blocks: Vec<u32>,
@@ -37,6 +49,10 @@ pub(crate) struct DataWriter<W> {
     /// Fragment table entries, 16 bytes each.
     fragments: Vec<u8>,
     fragment_count: u32,
+    /// The furthest the output has been written, rewinds notwithstanding.
+    high: u64,
+    /// Stored files by size and sha256.
+    seen: BTreeMap<(u64, [u8; 32]), Layout>,
 }
 
 /// What the data area left behind for the tables.
@@ -46,9 +62,12 @@ pub(crate) struct DataEnd<W> {
     pub pos: u64,
     pub fragments: Vec<u8>,
     pub fragment_count: u32,
+    /// The furthest the output was written; past `pos` if the last files
+    /// were duplicates whose copies were dropped.
+    pub high: u64,
 }
 
-impl<W: Write> DataWriter<W> {
+impl<W: Write + Seek> DataWriter<W> {
     /// `out` is positioned at absolute offset `pos`.
     pub fn new(out: W, pos: u64, compression: Compression, block_size: usize) -> DataWriter<W> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -61,6 +80,8 @@ impl<W: Write> DataWriter<W> {
             tails: Vec::with_capacity(block_size),
             fragments: Vec::new(),
             fragment_count: 0,
+            high: pos,
+            seen: BTreeMap::new(),
         }
     }
 
@@ -84,10 +105,14 @@ impl<W: Write> DataWriter<W> {
             got,
         };
         let mut got = 0u64;
+        let mut hash = Sha256::new();
         let mut full_left = size / bs;
         let mut batch: Vec<Vec<u8>> = Vec::new();
+        // The last batch waits for the duplicate check, so a duplicate of
+        // up to one batch is never written at all.
+        let mut last_batch = 0;
         while full_left > 0 {
-            let n = full_left.min((self.threads * BATCH_PER_THREAD) as u64) as usize;
+            let n = full_left.min(BATCH) as usize;
             batch.resize_with(n, || vec![0; self.block_size]);
             for block in &mut batch[..n] {
                 let k = read_full(data, block).map_err(read_err)?;
@@ -96,8 +121,15 @@ impl<W: Write> DataWriter<W> {
                     return Err(short(got));
                 }
             }
-            self.blocks(path, &batch[..n], &mut layout)?;
+            for block in &batch[..n] {
+                hash.update(block);
+            }
             full_left -= n as u64;
+            if full_left == 0 {
+                last_batch = n;
+            } else {
+                self.blocks(path, &batch[..n], &mut layout)?;
+            }
         }
         let mut tail = vec![0; (size % bs) as usize];
         let k = read_full(data, &mut tail).map_err(read_err)?;
@@ -109,6 +141,17 @@ impl<W: Write> DataWriter<W> {
         if read_full(data, &mut extra).map_err(read_err)? != 0 {
             return Err(short(got + 1));
         }
+        if size == 0 {
+            return Ok(layout);
+        }
+        hash.update(&tail);
+        let key = (size, hash.finalize().into());
+        if let Some(earlier) = self.seen.get(&key) {
+            let earlier = earlier.clone();
+            self.rewind(path, layout.start)?;
+            return Ok(earlier);
+        }
+        self.blocks(path, &batch[..last_batch], &mut layout)?;
         if !tail.is_empty() {
             if self.tails.len() + tail.len() > self.block_size {
                 self.flush_fragment(path)?;
@@ -118,6 +161,7 @@ impl<W: Write> DataWriter<W> {
             layout.fragment_offset = self.tails.len() as u32;
             self.tails.extend_from_slice(&tail);
         }
+        self.seen.insert(key, layout.clone());
         Ok(layout)
     }
 
@@ -131,7 +175,22 @@ impl<W: Write> DataWriter<W> {
             pos: self.pos,
             fragments: self.fragments,
             fragment_count: self.fragment_count,
+            high: self.high,
         })
+    }
+
+    /// Drops what was written since `start`; later writes overwrite it.
+    fn rewind(&mut self, path: &str, start: u64) -> Result<()> {
+        if self.pos != start {
+            self.out
+                .seek(SeekFrom::Start(start))
+                .map_err(|source| SquashfsError::Io {
+                    path: path.to_string(),
+                    source,
+                })?;
+            self.pos = start;
+        }
+        Ok(())
     }
 
     fn blocks(&mut self, path: &str, batch: &[Vec<u8>], layout: &mut Layout) -> Result<()> {
@@ -197,6 +256,7 @@ impl<W: Write> DataWriter<W> {
                 source,
             })?;
         self.pos += bytes.len() as u64;
+        self.high = self.high.max(self.pos);
         Ok(())
     }
 }

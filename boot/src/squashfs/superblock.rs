@@ -13,7 +13,8 @@ pub(crate) const SIZE: u64 = 96;
 const MAGIC: u32 = 0x7371_7368;
 const ZSTD: u16 = 6;
 const NO_TABLE: u64 = u64::MAX;
-/// Images are padded to this, the page and verity block size.
+/// Images are padded with zeros to a multiple of this, the page and
+/// verity block size.
 const PAD_TO: u64 = 4096;
 
 /// Superblock flags.
@@ -71,8 +72,9 @@ pub(crate) fn finish<W: Write + Seek>(w: Writer<W>, root: MetaPos) -> Result<(W,
         NO_TABLE
     };
     let bytes_used = out.pos;
-    let padded = bytes_used.next_multiple_of(PAD_TO);
-    out.put("padding", &vec![0; (padded - bytes_used) as usize])?;
+    // Zeros also cover what dropped duplicates left past the tables.
+    let padded = bytes_used.max(end.high).next_multiple_of(PAD_TO);
+    out.zeros(padded - bytes_used)?;
 
     let mut flags = EXPORTABLE;
     if compression == Compression::None {
@@ -135,6 +137,16 @@ impl<W: Write> Out<W> {
                 source,
             })?;
         self.pos += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn zeros(&mut self, mut n: u64) -> Result<()> {
+        let chunk = [0u8; 65536];
+        while n > 0 {
+            let k = n.min(chunk.len() as u64) as usize;
+            self.put("padding", &chunk[..k])?;
+            n -= k as u64;
+        }
         Ok(())
     }
 

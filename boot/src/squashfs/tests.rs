@@ -494,3 +494,65 @@ fn hard_links_share_one_inode_with_its_link_count() {
     assert_eq!((a.ino(), a.nlink()), (b.ino(), 2));
     assert_eq!(std::fs::read(dest.join("sbin/a")).expect("sbin/a"), b"abc");
 }
+
+#[test]
+fn files_with_the_same_bytes_share_one_copy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = content(3 * BLOCK + 5, 9);
+    let small = content(700, 10);
+    let image = |copies: usize| {
+        let mut w = writer();
+        for i in 0..copies {
+            let meta = Meta::root(0o644);
+            w.file(
+                &format!("{i}big"),
+                meta,
+                big.len() as u64,
+                &mut &big[..],
+                &[],
+            )
+            .expect("big");
+            w.file(&format!("{i}small"), meta, 700, &mut &small[..], &[])
+                .expect("small");
+        }
+        w.finish().expect("a well-formed tree").0.into_inner()
+    };
+    let (one, three) = (image(1), image(3));
+    assert!(
+        three.len() < one.len() + 8192,
+        "{} vs {}",
+        three.len(),
+        one.len()
+    );
+    let path = image_file(dir.path(), &three);
+    let out = dir.path().join("out");
+    unsquashfs(&path, &["-q", "-n", "-d", out.to_str().expect("utf-8")]);
+    for i in 0..3 {
+        assert!(std::fs::read(out.join(format!("{i}big"))).expect("big") == big);
+        assert_eq!(
+            std::fs::read(out.join(format!("{i}small"))).expect("small"),
+            small
+        );
+    }
+}
+
+#[test]
+fn a_dropped_duplicate_at_the_end_leaves_zeros_not_its_bytes() {
+    // Longer than a batch of blocks, so part of the copy is written first.
+    let big = content(40 * BLOCK, 11);
+    let mut w = writer();
+    w.file("a", Meta::root(0o644), big.len() as u64, &mut &big[..], &[])
+        .expect("a");
+    w.file("b", Meta::root(0o644), big.len() as u64, &mut &big[..], &[])
+        .expect("b");
+    let (out, len) = w.finish().expect("a well-formed tree");
+    let image = out.into_inner();
+    assert_eq!(image.len() as u64, len);
+    assert_eq!(len % 4096, 0);
+    let sb = superblock(&image);
+    assert!(
+        len > sb.bytes_used + 4096,
+        "the second copy's place is kept"
+    );
+    assert!(image[sb.bytes_used as usize..].iter().all(|b| *b == 0));
+}

@@ -223,7 +223,9 @@ impl<W: Write + Seek> Writer<W> {
 
     /// Closes every directory, writes the tables and the superblock, pads
     /// the image with zeros to a multiple of 4096 bytes and returns the
-    /// output with the image's padded length (`bytes_used` rounded up).
+    /// output with the image's padded length: `bytes_used` rounded up, or
+    /// more when the last files were dropped as duplicates after being
+    /// written (the zeros then cover where they were).
     pub fn finish(mut self) -> Result<(W, u64)> {
         while self.open.len() > 1 {
             self.close_dir()?;
