@@ -17,6 +17,7 @@
 mod compress;
 mod data;
 mod dir;
+mod entries;
 mod error;
 mod ids;
 mod inode;
@@ -25,8 +26,9 @@ mod superblock;
 mod writer;
 mod xattr;
 
+pub use entries::LinkGroup;
 pub use error::SquashfsError;
-pub use writer::{LinkGroup, Writer};
+pub use writer::Writer;
 
 /// How blocks are stored. Either way the superblock names zstd, and a
 /// block that does not shrink is stored as is and flagged so.
@@ -69,3 +71,5 @@ pub type Xattrs<'a> = &'a [(&'a str, &'a [u8])];
 mod test_reader;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod writer_tests;
