@@ -101,7 +101,7 @@ pub struct NewLink<'a> {
     /// `veth`, `wireguard`, `dummy`, ...: the kernel's link kind.
     pub kind: &'a str,
     pub name: &'a str,
-    /// The other end of a veth pair, in the namespace the pair is created in.
+    /// The other end of a veth pair; it stays in the root namespace.
     pub peer: Option<&'a str>,
     /// Creates it right in the network namespace of this process (else in
     /// the root namespace).
