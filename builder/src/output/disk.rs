@@ -52,6 +52,32 @@ pub fn boot_file(arch: Arch) -> &'static str {
     }
 }
 
+/// The dm-verity salt: derived from the tree the squashfs is written from
+/// (every path, owner, mode and content digest), so rebuilds get the same
+/// salt without hashing the whole image a second time.
+fn tree_salt(tree: &crate::fstree::Tree) -> [u8; 32] {
+    use crate::fstree::Kind;
+    let mut h = Sha256::new();
+    h.update(b"cairn verity salt v1\0");
+    for (path, e, xattrs) in tree.iter_with_xattrs() {
+        let kind = match &e.kind {
+            Kind::Dir => "d".to_string(),
+            Kind::File(id) => format!("f{}", id.sha256),
+            Kind::Symlink(t) => format!("l{t}"),
+            Kind::CharDevice(a, b) => format!("c{a}:{b}"),
+            Kind::BlockDevice(a, b) => format!("b{a}:{b}"),
+            Kind::Fifo => "p".to_string(),
+        };
+        h.update(format!("{path}\0{:o} {} {} {kind}\0", e.mode, e.uid, e.gid).as_bytes());
+        for (k, v) in xattrs.into_iter().flatten() {
+            h.update(k.as_bytes());
+            h.update((v.len() as u64).to_le_bytes());
+            h.update(v);
+        }
+    }
+    h.finalize().into()
+}
+
 /// What a written disk holds, for the build summary and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskInfo {
@@ -94,7 +120,8 @@ pub fn write_disk(
         progress,
     )?;
     let mut hash_area = Window::new(file, root_start + squashfs_size);
-    let params = verity::build(file, root_start, squashfs_size, &mut hash_area)
+    let salt = tree_salt(req.rootfs);
+    let params = verity::build_with_salt(file, root_start, squashfs_size, &salt, &mut hash_area)
         .map_err(image_err("dm-verity hash tree", path))?;
     let root_size = round_up(squashfs_size + hash_area.written_end(), MIB);
     let root_hash = hex::encode(params.root_hash);
