@@ -110,3 +110,22 @@ fn minimal_starts_its_getty() {
     );
     guest.quit().unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+#[ignore = "slow: a full boot with runc and containerd under TCG; make test-slow"]
+fn netns_shares_a_namespace_and_a_veth_pair_between_containers() {
+    let mut guest = boot("examples/netns.yml", Arch::Amd64, Vec::new());
+    expect(
+        &mut guest,
+        &[
+            "eth-shared",
+            "containerd is ready",
+            "client: got netns-ok over the veth pair",
+            "reboot: Power down",
+        ],
+    );
+    let status = guest
+        .wait_exit(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}\n{}", guest.log());
+}
