@@ -65,6 +65,20 @@ pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
             source: Box::new(source),
         })?;
     }
+    // Mount points: on a disk the root is a read-only squashfs, where the
+    // init cannot create them at boot.
+    for (path, mode) in [
+        ("dev", 0o755),
+        ("proc", 0o555),
+        ("sys", 0o555),
+        ("run", 0o755),
+        ("tmp", 0o1777),
+        ("var", 0o755),
+    ] {
+        if tree.get(path).is_none() {
+            super::put_dir(tree, path, mode)?;
+        }
+    }
     for (path, text) in [
         ("etc/hostname", "cairn\n"),
         ("etc/hosts", ""),

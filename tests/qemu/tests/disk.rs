@@ -52,8 +52,9 @@ fn booted_pcrs(built: &Built) -> BTreeMap<String, String> {
     );
     let mut pcrs = BTreeMap::new();
     for line in log.lines() {
-        if let Some(rest) = line.trim().strip_prefix("pcr-")
-            && let Some((n, v)) = rest.split_once('=')
+        // The service's lines come prefixed with its name ("pcrs: ").
+        if let Some(at) = line.find("pcr-")
+            && let Some((n, v)) = line[at + 4..].split_once('=')
         {
             pcrs.insert(n.to_string(), v.trim().to_lowercase());
         }
