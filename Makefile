@@ -47,7 +47,7 @@ test: lint unit
 .PHONY: test-slow
 test-slow: deps
 	$(CARGO) test --locked -p cairn --test kernel_cairn -- --ignored --test-threads=1
-	$(CARGO) test --locked -p cairn-qemu-tests --test examples --test lifecycle -- --ignored --test-threads=1
+	$(CARGO) test --locked -p cairn-qemu-tests --test examples --test lifecycle --test disk -- --ignored --test-threads=1
 
 clean:
 	$(CARGO) clean
