@@ -349,7 +349,9 @@ impl Sys for Fake {
     }
     fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let data = self.blocks.get(path).ok_or(Errno::NOENT)?;
-        let start = usize::try_from(offset).map_err(|_| Errno::INVAL)?.min(data.len());
+        let start = usize::try_from(offset)
+            .map_err(|_| Errno::INVAL)?
+            .min(data.len());
         let end = (start + buf.len()).min(data.len());
         if let Some(bad) = self.bad_bytes.get(path)
             && (offset..offset + buf.len() as u64).contains(bad)
