@@ -13,6 +13,20 @@ use tempfile::NamedTempFile;
 
 use super::{OutputError, Written};
 
+/// A hidden temporary file beside `dir/name`, and that final path.
+fn hidden_temp(dir: &Path, name: &str) -> Result<(NamedTempFile, PathBuf), OutputError> {
+    let path = dir.join(name);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|source| OutputError::Create {
+            path: path.clone(),
+            source,
+        })?;
+    Ok((tmp, path))
+}
+
 /// An output being written; hashes and counts what goes through it.
 #[derive(Debug)]
 pub struct AtomicFile {
@@ -24,15 +38,7 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(dir: &Path, name: &str) -> Result<AtomicFile, OutputError> {
-        let path = dir.join(name);
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|source| OutputError::Create {
-                path: path.clone(),
-                source,
-            })?;
+        let (tmp, path) = hidden_temp(dir, name)?;
         Ok(AtomicFile {
             out: BufWriter::with_capacity(256 * 1024, tmp),
             path,
@@ -75,15 +81,7 @@ pub struct AtomicImage {
 
 impl AtomicImage {
     pub fn create(dir: &Path, name: &str) -> Result<AtomicImage, OutputError> {
-        let path = dir.join(name);
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|source| OutputError::Create {
-                path: path.clone(),
-                source,
-            })?;
+        let (tmp, path) = hidden_temp(dir, name)?;
         Ok(AtomicImage { tmp, path })
     }
 
