@@ -9,13 +9,18 @@
 //! keeps 3 and 4 free for an A/B root and a data partition).
 //!
 //! Reproducible: nothing is random; [`guid_from`] derives GUIDs from content.
+//! Reading a table back (any sector size, CRCs checked) is [`read_table`].
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::io::{self, Seek, SeekFrom, Write};
-use std::str::FromStr;
 
-use sha2::{Digest, Sha256};
+#[path = "gpt_guid.rs"]
+mod guid;
+#[path = "gpt_read.rs"]
+mod read;
+
+pub use guid::{ESP, Guid, GuidError, LINUX_DATA, ROOT_ARM64, ROOT_X86_64, guid_from};
+pub use read::{Header, MAX_ENTRIES_BYTES, parse_entries, parse_header, read_table};
 
 pub const SECTOR: u64 = 512;
 /// Partition alignment in bytes.
@@ -26,9 +31,12 @@ const ENTRY_SIZE: usize = 128;
 const ARRAY_SECTORS: u64 = SLOTS as u64 * ENTRY_SIZE as u64 / SECTOR;
 /// MBR, header and array at the start; the same minus the MBR at the end.
 const FIRST_USABLE: u64 = 2 + ARRAY_SECTORS;
+/// The header's bytes that its CRC covers (UEFI 2.x).
 const HEADER_SIZE: u32 = 92;
 /// UTF-16 code units in a partition name.
 const NAME_UNITS: usize = 36;
+/// The header revision this module writes (1.0); readers accept any 1.x.
+const REVISION: u32 = 0x0001_0000;
 
 /// Partition attribute: firmware must not touch the partition.
 pub const ATTR_REQUIRED: u64 = 1;
@@ -36,126 +44,6 @@ pub const ATTR_REQUIRED: u64 = 1;
 pub const ATTR_READ_ONLY: u64 = 1 << 60;
 /// Partition attribute (Discoverable Partitions Specification): do not mount automatically.
 pub const ATTR_NO_AUTO: u64 = 1 << 63;
-
-/// A GUID in the byte order GPT stores it: the first three fields
-/// little-endian, the last two as written.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Guid(pub [u8; 16]);
-
-/// EFI system partition.
-pub const ESP: Guid = Guid::from_fields(
-    0xc12a7328,
-    0xf81f,
-    0x11d2,
-    [0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b],
-);
-/// Root partition for x86-64 (Discoverable Partitions Specification).
-pub const ROOT_X86_64: Guid = Guid::from_fields(
-    0x4f68bce3,
-    0xe8cd,
-    0x4db1,
-    [0x96, 0xe7, 0xfb, 0xca, 0xf9, 0x84, 0xb7, 0x09],
-);
-/// Root partition for arm64 (Discoverable Partitions Specification).
-pub const ROOT_ARM64: Guid = Guid::from_fields(
-    0xb921b045,
-    0x1df0,
-    0x41c3,
-    [0xaf, 0x44, 0x4c, 0x6f, 0x28, 0x0d, 0x3f, 0xae],
-);
-/// Generic Linux data partition.
-pub const LINUX_DATA: Guid = Guid::from_fields(
-    0x0fc63daf,
-    0x8483,
-    0x4772,
-    [0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4],
-);
-
-impl Guid {
-    /// From the fields as the text form shows them (`a-b-c-d[0..2]-d[2..8]`).
-    pub const fn from_fields(a: u32, b: u16, c: u16, d: [u8; 8]) -> Guid {
-        let (a, b, c) = (a.to_le_bytes(), b.to_le_bytes(), c.to_le_bytes());
-        Guid([
-            a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5],
-            d[6], d[7],
-        ])
-    }
-
-    /// The bytes in text order (RFC 9562 big-endian).
-    fn text_order(&self) -> [u8; 16] {
-        swap_order(self.0)
-    }
-}
-
-/// Converts between text order and GPT order (the swap is its own inverse).
-fn swap_order(b: [u8; 16]) -> [u8; 16] {
-    let mut o = b;
-    o[..4].reverse();
-    o[4..6].reverse();
-    o[6..8].reverse();
-    o
-}
-
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = hex::encode(self.text_order());
-        write!(
-            f,
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
-    }
-}
-
-impl fmt::Debug for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Guid({self})")
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{text:?} is not a GUID; write it as 8-4-4-4-12 hex digits")]
-pub struct GuidError {
-    pub text: String,
-}
-
-impl FromStr for Guid {
-    type Err = GuidError;
-
-    fn from_str(s: &str) -> Result<Guid, GuidError> {
-        let err = || GuidError {
-            text: s.to_string(),
-        };
-        let b = s.as_bytes();
-        if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
-            return Err(err());
-        }
-        let digits: String = s.split('-').collect();
-        let mut text = [0u8; 16];
-        hex::decode_to_slice(&digits, &mut text).map_err(|_| err())?;
-        Ok(Guid(swap_order(text)))
-    }
-}
-
-/// A GUID derived from `seed` (sha256 of the length-prefixed parts), marked
-/// as an RFC 9562 version 8 (custom) GUID.
-pub fn guid_from(seed: &[&[u8]]) -> Guid {
-    let mut h = Sha256::new();
-    h.update(b"cairn gpt guid v1");
-    for part in seed {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part);
-    }
-    let mut text = [0u8; 16];
-    text.copy_from_slice(&h.finalize()[..16]);
-    text[6] = (text[6] & 0x0f) | 0x80;
-    text[8] = (text[8] & 0x3f) | 0x80;
-    Guid(swap_order(text))
-}
 
 /// One partition entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,6 +152,68 @@ pub enum GptError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot read the {what} of the partition table")]
+    Read {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "no GPT header: the {sector_size}-byte sector after the protective MBR does not start \
+         with \"EFI PART\"; the disk has no GPT or another sector size"
+    )]
+    NoHeader { sector_size: usize },
+    #[error("GPT header revision {revision:#010x} is not 1.x; this reader knows only UEFI's 1.0")]
+    Revision { revision: u32 },
+    #[error(
+        "GPT header claims {size} bytes; it must be at least 92 and fit its {sector_size}-byte \
+         sector (damaged table: repair it with `sgdisk -v`)"
+    )]
+    HeaderSize { size: u32, sector_size: usize },
+    #[error(
+        "GPT header is damaged: its CRC32 is {stored:#010x} but its bytes give \
+         {computed:#010x}; repair the table (`sgdisk -v`) or rebuild the disk"
+    )]
+    HeaderCrc { stored: u32, computed: u32 },
+    #[error(
+        "GPT entries are {size} bytes each; UEFI requires a multiple of 8 from 128 \
+         (damaged or foreign table)"
+    )]
+    EntrySize { size: u32 },
+    #[error(
+        "GPT header describes {entries} entries of {entry_size} bytes, more than the \
+         {max} bytes any real table needs; the header is damaged"
+    )]
+    EntriesTooLarge {
+        entries: u32,
+        entry_size: u32,
+        max: u64,
+    },
+    #[error(
+        "GPT entry array at LBA {lba} is outside the disk (before LBA 2 or beyond any disk); \
+         the header is damaged"
+    )]
+    EntriesLba { lba: u64 },
+    #[error("a sector size of {size} bytes is not a power of two from 512 to 65536")]
+    SectorSize { size: u64 },
+    #[error("GPT entry array is cut short: {have} bytes given, the header describes {want}")]
+    EntriesShort { have: usize, want: u64 },
+    #[error(
+        "GPT entry array is damaged: its CRC32 is {computed:#010x} but the header records \
+         {stored:#010x}; repair the table (`sgdisk -v`) or rebuild the disk"
+    )]
+    EntriesCrc { stored: u32, computed: u32 },
+    #[error(
+        "GPT entry {slot} spans sectors {first}..={last}, not a range within the usable \
+         sectors {usable_first}..={usable_last}; the table is damaged"
+    )]
+    EntryExtent {
+        slot: u32,
+        first: u64,
+        last: u64,
+        usable_first: u64,
+        usable_last: u64,
+    },
 }
 
 /// Writes the protective MBR, the primary and the backup GPT for a disk of
@@ -282,7 +232,7 @@ pub fn write_table(
     let header = |mine: u64, other: u64, array_lba: u64| {
         let mut h = [0u8; SECTOR as usize];
         h[0..8].copy_from_slice(b"EFI PART");
-        h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+        h[8..12].copy_from_slice(&REVISION.to_le_bytes());
         h[12..16].copy_from_slice(&HEADER_SIZE.to_le_bytes());
         h[24..32].copy_from_slice(&mine.to_le_bytes());
         h[32..40].copy_from_slice(&other.to_le_bytes());

@@ -229,3 +229,18 @@ fn bad_tables_are_refused() {
         Err(GptError::DiskSize { .. })
     ));
 }
+
+#[test]
+fn guid_parse_takes_either_case_and_gives_none_for_other_text() {
+    let g = Guid::parse("6B1D3E2A-55C1-4F0E-9A57-0D2C3B4A5F61").expect("upper case");
+    assert_eq!(g.to_string(), "6b1d3e2a-55c1-4f0e-9a57-0d2c3b4a5f61");
+    assert_eq!(g.0[0..4], [0x2a, 0x3e, 0x1d, 0x6b]);
+    for bad in [
+        "",
+        "6b1d3e2a55c14f0e9a570d2c3b4a5f61",
+        "6b1d3e2a-55c1-4f0e-9a57-0d2c3b4a5f6g",
+        "6b1d3e2a-55c1-4f0e-9a57-0d2c3b4a5f6",
+    ] {
+        assert_eq!(Guid::parse(bad), None, "{bad}");
+    }
+}

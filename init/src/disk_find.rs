@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::boot::log;
 use crate::disk::{DiskError, POLL};
-use crate::gpt_scan::{self, Guid};
+use crate::gpt_scan::{self, Guid, ScanError};
 use crate::sys::Sys;
 
 /// How long the root partition may take to appear (driver probing).
@@ -85,19 +85,11 @@ fn scan(sys: &mut impl Sys, partuuid: &Guid) -> (Option<Partition>, Vec<String>)
     (None, seen)
 }
 
-#[derive(Debug, thiserror::Error)]
-enum DiskReadError {
-    #[error("{0}")]
-    Gpt(#[from] gpt_scan::GptError),
-    #[error("cannot read: {0}")]
-    Io(#[from] io::Error),
-}
-
 fn number_on_disk(
     sys: &mut impl Sys,
     disk: &str,
     partuuid: &Guid,
-) -> Result<Option<u32>, DiskReadError> {
+) -> Result<Option<u32>, ScanError> {
     let sector = sys
         .read_file(&format!("{SYS_BLOCK}/{disk}/queue/logical_block_size"))
         .ok()
@@ -105,18 +97,8 @@ fn number_on_disk(
         .filter(|s| (512..=4096).contains(s))
         .unwrap_or(512);
     let path = format!("/dev/{disk}");
-    let mut header = vec![0u8; sector as usize];
-    read_exact(sys, &path, sector, &mut header)?;
-    let header = gpt_scan::parse_header(&header)?;
-    let mut entries = vec![0u8; header.entries_len() as usize];
-    let at = header
-        .entries_lba
-        .checked_mul(sector)
-        .ok_or(gpt_scan::GptError::Invalid(
-            "partition entries beyond any disk",
-        ))?;
-    read_exact(sys, &path, at, &mut entries)?;
-    Ok(gpt_scan::find_partition(&header, &entries, partuuid)?)
+    let mut read_at = |offset: u64, buf: &mut [u8]| read_exact(sys, &path, offset, buf);
+    gpt_scan::partition_number(&mut read_at, sector, partuuid)
 }
 
 fn read_exact(sys: &mut impl Sys, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<()> {

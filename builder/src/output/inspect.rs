@@ -4,19 +4,16 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use cairn_boot::fat;
+use cairn_boot::gpt::{self, GptError};
 
 use super::window::Window;
 use crate::exit::{Classify, ErrorClass};
 
-const SECTOR: u64 = 512;
-/// The ESP's partition type GUID as GPT stores it (mixed endian).
-const ESP_TYPE: [u8; 16] = [
-    0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
-];
+/// cairn writes 512-byte-sector disks (`cairn_boot::gpt`).
+const SECTOR: u64 = gpt::SECTOR;
 const BOOT_FILES: [&str; 2] = ["EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/BOOTAA64.EFI"];
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +29,12 @@ pub enum InspectError {
         path.display()
     )]
     NotAnImage { path: PathBuf },
+    #[error("{}: its partition table cannot be used", path.display())]
+    Table {
+        path: PathBuf,
+        #[source]
+        source: GptError,
+    },
     #[error("{}: its EFI system partition holds no {}", path.display(), BOOT_FILES.join(" or "))]
     NoUki {
         path: PathBuf,
@@ -64,8 +67,14 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
         file.read_to_end(&mut bytes).map_err(read)?;
         return Ok(bytes);
     }
-    let (start, _) = esp(&file)
-        .map_err(read)?
+    let (start, _) = esp(&mut file)
+        .map_err(|source| match source {
+            GptError::Read { source, .. } => read(source),
+            source => InspectError::Table {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?
         .ok_or_else(|| InspectError::NotAnImage {
             path: path.to_path_buf(),
         })?;
@@ -86,30 +95,25 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
 }
 
 /// The first EFI system partition of a GPT disk: (start, size) in bytes.
-fn esp(file: &File) -> io::Result<Option<(u64, u64)>> {
-    let mut header = [0u8; 92];
-    if file.read_exact_at(&mut header, SECTOR).is_err() || &header[..8] != b"EFI PART" {
-        return Ok(None);
-    }
-    let le64 = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-    let le32 = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
-    let entries_lba = le64(&header[72..80]);
-    let count = le32(&header[80..84]).min(1024) as u64;
-    let size = le32(&header[84..88]) as u64;
-    if !(128..=4096).contains(&size) {
-        return Ok(None);
-    }
-    let mut entry = vec![0u8; size as usize];
-    for i in 0..count {
-        file.read_exact_at(&mut entry, entries_lba * SECTOR + i * size)?;
-        if entry[..16] == ESP_TYPE {
-            let first = le64(&entry[32..40]);
-            let last = le64(&entry[40..48]);
-            if last < first {
-                return Ok(None);
-            }
-            return Ok(Some((first * SECTOR, (last - first + 1) * SECTOR)));
-        }
-    }
-    Ok(None)
+/// `Ok(None)` when the file has no GPT (or is too short for one) or no ESP.
+fn esp(file: &mut File) -> Result<Option<(u64, u64)>, GptError> {
+    let parts = match gpt::read_table(file, SECTOR) {
+        Ok((_, parts)) => parts,
+        Err(GptError::NoHeader { .. }) => return Ok(None),
+        Err(GptError::Read {
+            what: "header",
+            source,
+        }) if source.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Checked: the sector numbers come from the file.
+    Ok(parts
+        .iter()
+        .find(|p| p.type_guid == gpt::ESP)
+        .and_then(|p| {
+            let start = p.first_lba.checked_mul(SECTOR)?;
+            let sectors = p.last_lba.checked_sub(p.first_lba)?.checked_add(1)?;
+            let len = sectors.checked_mul(SECTOR)?;
+            Some((start, len))
+        }))
 }

@@ -7,11 +7,9 @@ fn arch_of(path: &std::path::Path) -> Option<Arch> {
 }
 
 #[test]
-fn guids_are_stored_with_their_first_three_fields_little_endian() {
-    let stored = guid_bytes(ROOT_X86_64).unwrap();
-    assert_eq!(hex::encode(stored), "e3bc684fcde8b14d96e7fbcaf984b709");
-    assert!(guid_bytes("not-a-guid").is_none());
-    assert!(guid_bytes("4f68bce3e8cd4db196e7fbcaf984b7090000").is_none());
+fn the_text_root_types_are_the_boot_crates_root_types() {
+    assert_eq!(ROOT_X86_64.parse::<gpt::Guid>().unwrap(), gpt::ROOT_X86_64);
+    assert_eq!(ROOT_ARM64.parse::<gpt::Guid>().unwrap(), gpt::ROOT_ARM64);
 }
 
 #[test]
@@ -40,16 +38,23 @@ fn a_file_without_a_gpt_tells_nothing() {
     assert_eq!(arch_of(&path), None);
 }
 
-/// A GPT with one root entry, for `sector`-byte sectors, built by hand.
+/// A GPT with one root entry, for `sector`-byte sectors, built by hand with
+/// valid CRCs, so that only the sizes can be wrong.
 fn hand_made(sector: usize, entries: u32, entry_size: u32) -> Vec<u8> {
     let mut disk = vec![0u8; sector * 40];
+    disk[2 * sector..2 * sector + 16].copy_from_slice(&gpt::ROOT_ARM64.0);
+    let array = disk.get(2 * sector..2 * sector + entries as usize * entry_size as usize);
+    let array_crc = array.map_or(0, gpt::crc32);
     let header = &mut disk[sector..sector + 92];
     header[..8].copy_from_slice(b"EFI PART");
+    header[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+    header[12..16].copy_from_slice(&92u32.to_le_bytes());
     header[72..80].copy_from_slice(&2u64.to_le_bytes());
     header[80..84].copy_from_slice(&entries.to_le_bytes());
     header[84..88].copy_from_slice(&entry_size.to_le_bytes());
-    let arm = guid_bytes(ROOT_ARM64).unwrap();
-    disk[2 * sector..2 * sector + 16].copy_from_slice(&arm);
+    header[88..92].copy_from_slice(&array_crc.to_le_bytes());
+    let crc = gpt::crc32(header);
+    header[16..20].copy_from_slice(&crc.to_le_bytes());
     disk
 }
 
@@ -71,6 +76,18 @@ fn absurd_entry_counts_and_sizes_are_refused_before_reading() {
         let err = root_arch(&mut file).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{entries} {size}");
     }
+}
+
+#[test]
+fn a_damaged_table_is_invalid_data_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("torn");
+    let mut disk = hand_made(512, 4, 128);
+    disk[2 * 512 + 20] ^= 1;
+    std::fs::write(&path, disk).unwrap();
+    let err = root_arch(&mut File::open(&path).unwrap()).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("CRC32"), "{err}");
 }
 
 #[test]
