@@ -8,11 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::layers::{ImageParts, read_image};
+use super::layers::{ImageParts, layer_error, read_image};
 use super::{Arch, AssembleError, KernelParts, put_bytes};
 use crate::config::Kernel;
 use crate::fstree::{ContentId, Tree};
 use crate::kernel::RequiredList;
+use crate::oci::layer::with_layer;
 use crate::oci::{Digest, Store, store::descriptor_digest};
 
 /// The module names loaded by default on `arch`, in the order of the list.
@@ -140,37 +141,28 @@ fn extract(
             layer: digest.clone(),
             source,
         };
-        let file = store
-            .open_blob(&digest)
-            .map_err(|source| AssembleError::Store {
-                image: parts.name.clone(),
-                source: Box::new(source),
-            })?;
-        let mut buffered = io::BufReader::new(file);
-        let reader = super::layers::decompressor(&mut buffered).map_err(read_err)?;
-        let mut archive = tar::Archive::new(reader);
-        for entry in archive.entries().map_err(read_err)? {
-            let mut entry = entry.map_err(read_err)?;
-            let path = String::from_utf8_lossy(&entry.path_bytes())
-                .trim_start_matches("./")
-                .trim_start_matches('/')
-                .to_string();
-            if path == binary {
-                kernel = Some(tree.contents().add(&mut entry).map_err(|source| {
-                    AssembleError::Content {
-                        what: "the kernel".into(),
-                        source,
-                    }
-                })?);
-            } else if Some(path.as_str()) == tar_name {
-                tar_out
-                    .set_len(0)
-                    .and_then(|_| tar_out.seek(SeekFrom::Start(0)))
-                    .map_err(read_err)?;
-                io::copy(&mut entry, tar_out).map_err(read_err)?;
-                found_tar = true;
+        let scan = |reader: &mut dyn Read| -> io::Result<()> {
+            let mut archive = tar::Archive::new(reader);
+            for entry in archive.entries()? {
+                let mut entry = entry?;
+                let path = String::from_utf8_lossy(&entry.path_bytes())
+                    .trim_start_matches("./")
+                    .trim_start_matches('/')
+                    .to_string();
+                if path == binary {
+                    kernel = Some(tree.contents().add(&mut entry)?);
+                } else if Some(path.as_str()) == tar_name {
+                    tar_out.set_len(0)?;
+                    tar_out.seek(SeekFrom::Start(0))?;
+                    io::copy(&mut entry, tar_out)?;
+                    found_tar = true;
+                }
             }
-        }
+            Ok(())
+        };
+        with_layer(store, &digest, scan)
+            .map_err(|e| layer_error(&parts.name, &digest, e))?
+            .map_err(read_err)?;
     }
     Ok((kernel, found_tar))
 }

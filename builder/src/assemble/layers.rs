@@ -5,13 +5,13 @@
 //! symlink the image itself placed (`a -> /etc`, then `a/passwd`).
 
 use std::collections::HashSet;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
 use oci_spec::image::{Descriptor, ImageConfiguration};
-use sha2::{Digest as _, Sha256};
 
 use super::AssembleError;
 use crate::fstree::{Entry, Kind, Tree, Xattrs};
+use crate::oci::layer::{LayerError, with_layer};
 use crate::oci::{Digest, Store, manifest::Manifest, store::descriptor_digest};
 
 const WHITEOUT: &str = ".wh.";
@@ -57,32 +57,37 @@ pub fn unpack(
 ) -> Result<(), AssembleError> {
     for layer in &image.layers {
         let digest = descriptor_digest(layer);
-        let file = store
-            .open_blob(&digest)
-            .map_err(|source| AssembleError::Store {
-                image: image.name.clone(),
-                source: Box::new(source),
-            })?;
         let mut ctx = Layer {
             image: &image.name,
             digest: &digest,
             prefix,
             added: HashSet::new(),
         };
-        let mut hashed = HashingReader::new(file);
-        let result = decompress(&mut hashed).and_then(|r| ctx.apply(r, tree));
-        result.map_err(|e| e.into_error(&ctx))?;
-        io::copy(&mut hashed, &mut io::sink()).map_err(|e| LayerFail::Io(e).into_error(&ctx))?;
-        let actual = Digest::from_hash(hashed.hasher.finalize().into());
-        if actual != digest {
-            return Err(AssembleError::LayerDigest {
-                image: image.name.clone(),
-                layer: digest,
-                actual,
-            });
-        }
+        with_layer(store, &digest, |r| ctx.apply(r, tree))
+            .map_err(|e| layer_error(&image.name, &digest, e))?
+            .map_err(|e| e.into_error(&ctx))?;
     }
     Ok(())
+}
+
+/// An error reading layer `layer` of `image` from the store.
+pub(super) fn layer_error(image: &str, layer: &Digest, e: LayerError) -> AssembleError {
+    match e {
+        LayerError::Open(source) => AssembleError::Store {
+            image: image.to_string(),
+            source: Box::new(source),
+        },
+        LayerError::Read(source) => AssembleError::LayerRead {
+            image: image.to_string(),
+            layer: layer.clone(),
+            source,
+        },
+        LayerError::Digest { actual } => AssembleError::LayerDigest {
+            image: image.to_string(),
+            layer: layer.clone(),
+            actual,
+        },
+    }
 }
 
 /// What went wrong inside one layer, before the image and layer are known.
@@ -122,25 +127,6 @@ impl LayerFail {
     }
 }
 
-fn decompress<'a>(r: &'a mut dyn Read) -> Result<Box<dyn Read + 'a>, LayerFail> {
-    decompressor(r).map_err(LayerFail::Io)
-}
-
-/// A reader of a layer's tar stream, whatever its compression (by magic).
-pub(super) fn decompressor<'a>(r: &'a mut dyn Read) -> io::Result<Box<dyn Read + 'a>> {
-    let mut r = BufReader::with_capacity(256 * 1024, r);
-    let magic = r.fill_buf()?;
-    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(r))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let d = ruzstd::decoding::StreamingDecoder::new(r)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Box::new(d)
-    } else {
-        Box::new(r)
-    })
-}
-
 struct Layer<'a> {
     image: &'a str,
     digest: &'a Digest,
@@ -151,7 +137,7 @@ struct Layer<'a> {
 }
 
 impl Layer<'_> {
-    fn apply(&mut self, r: Box<dyn Read + '_>, tree: &mut Tree) -> Result<(), LayerFail> {
+    fn apply(&mut self, r: &mut dyn Read, tree: &mut Tree) -> Result<(), LayerFail> {
         let mut archive = tar::Archive::new(r);
         for entry in archive.entries().map_err(LayerFail::Io)? {
             let mut entry = entry.map_err(LayerFail::Io)?;
@@ -215,7 +201,7 @@ impl Layer<'_> {
         &self,
         tree: &mut Tree,
         rel: &str,
-        entry: &mut tar::Entry<'_, Box<dyn Read + '_>>,
+        entry: &mut tar::Entry<'_, &mut dyn Read>,
     ) -> Result<String, LayerFail> {
         let h = entry.header();
         let mode = h.mode().map_err(LayerFail::Io)? & 0o7777;
@@ -332,28 +318,5 @@ pub(super) fn join(a: &str, b: &str) -> String {
         (true, _) => b.to_string(),
         (_, true) => a.to_string(),
         _ => format!("{a}/{b}"),
-    }
-}
-
-/// Hashes what is read through it, so a layer is checked as it streams.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-        }
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
     }
 }

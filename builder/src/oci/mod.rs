@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod digest;
 pub mod integrity;
+pub mod layer;
 pub mod manifest;
 pub mod platform;
 mod pull;
