@@ -56,6 +56,37 @@ fn fit_for_kernel(frame: &mut Vec<u8>, content_len: usize) {
         frame[4] &= !CHECKSUM;
         frame.truncate(frame.len() - 4);
     }
+    drop_empty_last_block(frame);
+}
+
+/// The output side of the same kernel loop: ruzstd may end a frame with an
+/// empty last block after blocks that already produced all the content.
+/// When that content fills the block (128 KiB, every output page), the
+/// kernel has no page left while the decoder still reads that header, and
+/// fails the read with EIO. Marking the previous block last and dropping
+/// the empty one gives the same content in a frame the kernel reads.
+fn drop_empty_last_block(frame: &mut Vec<u8>) {
+    // Magic, descriptor and window byte: the only header shape left here.
+    let mut at = 6;
+    let mut previous = None;
+    while at + 3 <= frame.len() {
+        let header = u32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], 0]);
+        let (last, kind, size) = (header & 1, (header >> 1) & 3, (header >> 3) as usize);
+        if last == 1 {
+            // An empty raw block, exactly at the end, after another block.
+            if kind == 0
+                && size == 0
+                && at + 3 == frame.len()
+                && let Some(prev) = previous
+            {
+                frame[prev] |= 1;
+                frame.truncate(at);
+            }
+            return;
+        }
+        previous = Some(at);
+        at += 3 + if kind == 1 { 1 } else { size };
+    }
 }
 
 #[cfg(test)]
@@ -76,6 +107,39 @@ mod tests {
         assert_eq!(frame[5] >> 3, 3, "window 8 KiB");
         assert_eq!(frame[4] & CHECKSUM, 0, "no checksum");
         assert_eq!(decode(&frame), raw);
+    }
+
+    #[test]
+    fn a_full_block_ends_with_its_last_data_block_not_an_empty_one() {
+        // 128 KiB that compress well: ruzstd ends such frames with an empty
+        // raw block, which the kernel cannot read once its pages are full.
+        let raw: Vec<u8> = (0..128 * 1024u32).map(|i| (i / 3 % 251) as u8).collect();
+        let frame = compress(Compression::Zstd, &raw).expect("shrinks");
+        assert_eq!(decode(&frame), raw);
+        let mut at = 6;
+        loop {
+            let h = u32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], 0]);
+            let (last, kind, size) = (h & 1, (h >> 1) & 3, (h >> 3) as usize);
+            if last == 1 {
+                assert!(kind != 0 || size != 0, "an empty last block is left");
+                assert_eq!(at + 3 + if kind == 1 { 1 } else { size }, frame.len());
+                break;
+            }
+            at += 3 + if kind == 1 { 1 } else { size };
+        }
+    }
+
+    #[test]
+    fn dropping_an_empty_last_block_marks_the_one_before_last() {
+        // Magic, descriptor, window, a raw block "ab", an empty last block.
+        let mut frame = vec![
+            0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38, 0x10, 0x00, 0x00, b'a', b'b',
+        ];
+        frame.extend([0x01, 0x00, 0x00]);
+        drop_empty_last_block(&mut frame);
+        assert_eq!(frame.len(), 11);
+        assert_eq!(frame[6], 0x11);
+        assert_eq!(decode(&frame), b"ab");
     }
 
     #[test]
