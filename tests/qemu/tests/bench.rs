@@ -26,7 +26,7 @@ fn minimal_build_time_initrd_size_and_boot_timeline() {
     let status = Command::new(cairn().expect("cairn"))
         .arg("--store")
         .arg(test_store())
-        .args(["-q", "build", "--offline", "-o"])
+        .args(["-q", "build", "--offline", "-f", "kernel+initrd", "-o"])
         .arg(out.path())
         .arg(repo_root().join("examples/minimal.yml"))
         .status()
