@@ -30,7 +30,8 @@ run: build
 # Build time, initrd size and boot timeline of examples/minimal.yml; the
 # numbers go into docs/benchmarks.md by hand.
 bench: build
-	$(CARGO) test --locked -p cairn-qemu-tests --test bench --test bench_disk -- --ignored --nocapture --test-threads=1
+	$(CARGO) test --locked -p cairn-qemu-tests --test bench -- --ignored --nocapture
+	$(CARGO) test --release --locked -p cairn-qemu-tests --test bench_disk -- --ignored --nocapture --test-threads=1
 
 lint: deps
 	$(CARGO) fmt --all -- --check

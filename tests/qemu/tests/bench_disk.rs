@@ -94,7 +94,9 @@ fn openssl_sha256(cores: usize) -> f64 {
 fn verity_hashing_against_the_machines_sha256_limit() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut data = tempfile::tempfile().expect("tmp");
-    let chunk: Vec<u8> = (0..1 << 20).map(|i: u32| (i * 2654435761) as u8).collect();
+    let chunk: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| i.wrapping_mul(2654435761) as u8)
+        .collect();
     let mib = 512;
     for _ in 0..mib {
         data.write_all(&chunk).expect("write");
