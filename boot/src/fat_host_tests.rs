@@ -6,19 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use super::*;
-
-/// Deterministic, incompressible-looking bytes (xorshift).
-pub(super) fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+pub(super) use crate::test_bytes::pattern;
 
 const OPTS: Options = Options {
     volume_id: 0x1234_ABCD,

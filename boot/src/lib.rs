@@ -21,3 +21,6 @@ pub mod qcow2;
 pub mod squashfs;
 pub mod uki;
 pub mod verity;
+
+#[cfg(test)]
+mod test_bytes;

@@ -1,22 +1,9 @@
 use super::*;
+pub(super) use crate::test_bytes::pattern;
 
 use std::process::Command;
 
 const MIB: u64 = 1 << 20;
-
-/// Deterministic non-zero-heavy bytes (xorshift64).
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// A sparse raw disk of `size` bytes with patterned runs `(offset, len)`.
 fn raw_disk(size: u64, runs: &[(u64, usize)]) -> tempfile::NamedTempFile {

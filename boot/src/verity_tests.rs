@@ -1,21 +1,8 @@
 use super::*;
+pub(super) use crate::test_bytes::pattern;
 
 use std::io::{Read, Seek, SeekFrom};
 use std::process::Command;
-
-/// Deterministic bytes that do not repeat per block (xorshift64).
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// A file holding `data` followed by the hash area built for it.
 fn disk_with_tree(data: &[u8]) -> (tempfile::NamedTempFile, Params) {
