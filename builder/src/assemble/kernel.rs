@@ -145,10 +145,7 @@ fn extract(
             let mut archive = tar::Archive::new(reader);
             for entry in archive.entries()? {
                 let mut entry = entry?;
-                let path = String::from_utf8_lossy(&entry.path_bytes())
-                    .trim_start_matches("./")
-                    .trim_start_matches('/')
-                    .to_string();
+                let path = entry_path(&entry);
                 if path == binary {
                     kernel = Some(tree.contents().add(&mut entry)?);
                 } else if Some(path.as_str()) == tar_name {
@@ -165,6 +162,14 @@ fn extract(
             .map_err(read_err)?;
     }
     Ok((kernel, found_tar))
+}
+
+/// A tar entry's path relative to the image root (`./` and `/` dropped).
+fn entry_path<R: Read>(entry: &tar::Entry<'_, R>) -> String {
+    String::from_utf8_lossy(&entry.path_bytes())
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string()
 }
 
 /// Where each module file sits in the tarball, and what it needs.
@@ -190,10 +195,7 @@ fn index_modules(tar_file: &mut std::fs::File) -> io::Result<ModuleIndex> {
     let mut aliases: BTreeMap<String, String> = BTreeMap::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
-        let path = String::from_utf8_lossy(&entry.path_bytes())
-            .trim_start_matches("./")
-            .trim_start_matches('/')
-            .to_string();
+        let path = entry_path(&entry);
         let Some(rest) = path.strip_prefix("lib/modules/") else {
             continue;
         };
