@@ -130,7 +130,7 @@ fn boot_steps(sys: &mut impl Sys, args: &DiskArgs) -> Result<std::convert::Infal
     verify(sys, &node, args.data_bytes())?;
 
     mount(sys, &node, SYSROOT, "squashfs", MountFlags::RDONLY, "")?;
-    for (dir, mode) in [("run", "0755"), ("tmp", "1777"), ("var", "0755")] {
+    for (dir, mode) in [("run", "0755"), ("tmp", "1777")] {
         let target = format!("{SYSROOT}/{dir}");
         mount(
             sys,
@@ -141,6 +141,7 @@ fn boot_steps(sys: &mut impl Sys, args: &DiskArgs) -> Result<std::convert::Infal
             &format!("mode={mode}"),
         )?;
     }
+    writable_var(sys)?;
 
     let containers = measure_boot::containers(sys, SYSROOT)?;
     measure_boot::extend_plan(sys, &mut measurer, &containers);
@@ -169,6 +170,24 @@ fn boot_steps(sys: &mut impl Sys, args: &DiskArgs) -> Result<std::convert::Infal
     Err(DiskError::SwitchRoot {
         source: sys.switch_root(SYSROOT),
     })
+}
+
+/// `/var` is writable but keeps what the images put there (the
+/// `/var/run -> ../run` link that LinuxKit-style binds of `/var/run` need,
+/// packages' `/var/lib/...`): an overlay of the root's `/var` with its
+/// changes on the `/run` tmpfs, which stage 2 keeps.
+fn writable_var(sys: &mut impl Sys) -> Result<(), DiskError> {
+    let upper = format!("{SYSROOT}/run/cairn/var/upper");
+    let work = format!("{SYSROOT}/run/cairn/var/work");
+    for dir in [&upper, &work] {
+        sys.mkdir(dir).map_err(|source| DiskError::MountPoint {
+            target: dir.clone(),
+            source,
+        })?;
+    }
+    let target = format!("{SYSROOT}/var");
+    let data = format!("lowerdir={target},upperdir={upper},workdir={work}");
+    mount(sys, "overlay", &target, "overlay", HIDDEN, &data)
 }
 
 fn mount(

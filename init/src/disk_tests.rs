@@ -94,12 +94,16 @@ fn a_disk_boot_verifies_mounts_measures_and_switches_to_the_root_partition() {
     let squashfs = sys.position("mount squashfs /sysroot ");
     let run_tmpfs = sys.position("mount tmpfs /sysroot/run mode=0755");
     let tmp = sys.position("mount tmpfs /sysroot/tmp mode=1777");
-    let var = sys.position("mount tmpfs /sysroot/var mode=0755");
+    // /var keeps the root's content under a writable overlay on /run.
+    let var = sys.position(
+        "mount overlay /sysroot/var lowerdir=/sysroot/var,upperdir=/sysroot/run/cairn/var/upper,workdir=/sysroot/run/cairn/var/work",
+    );
     let log = sys.position(
         "rename /sysroot/run/cairn/measurements.json.tmp /sysroot/run/cairn/measurements.json",
     );
     let switch = sys.position("switch_root /sysroot");
     assert!(dm.is_some() && dm < squashfs, "{:?}", sys.calls);
+    assert!(var.is_some(), "{:?}", sys.calls);
     assert!(squashfs < run_tmpfs && run_tmpfs < tmp && tmp < var && var < log);
     assert!(log.is_some() && log < switch, "{:?}", sys.calls);
     assert!(sys.position("umount /sys") < switch);
