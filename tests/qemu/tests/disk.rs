@@ -278,3 +278,22 @@ fn two_builds_of_each_example_give_identical_disks() {
         );
     }
 }
+
+#[test]
+fn x86_64_minimal_disk_gets_a_dhcp_lease_and_starts_its_getty() {
+    // The read-only root must still give dhcpcd what its label binds
+    // (/var/run, through the image's /var under a writable overlay).
+    let built = build_as("examples/minimal.yml", Arch::Amd64, Format::RawEfi)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut guest = Guest::boot(&built, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+    for marker in [
+        "root verified",
+        "onboot 000-dhcpcd exited with status 0",
+        "service getty started",
+    ] {
+        guest
+            .wait_for(marker, BOOT)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    guest.quit().unwrap_or_else(|e| panic!("{e}"));
+}
