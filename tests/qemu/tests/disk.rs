@@ -280,7 +280,7 @@ fn two_builds_of_each_example_give_identical_disks() {
 }
 
 #[test]
-fn x86_64_minimal_disk_gets_a_dhcp_lease_and_starts_its_getty() {
+fn x86_64_minimal_disk_gets_a_dhcp_lease_and_a_working_console_shell() {
     // The read-only root must still give dhcpcd what its label binds
     // (/var/run, through the image's /var under a writable overlay).
     let built = build_as("examples/minimal.yml", Arch::Amd64, Format::RawEfi)
@@ -295,5 +295,18 @@ fn x86_64_minimal_disk_gets_a_dhcp_lease_and_starts_its_getty() {
             .wait_for(marker, BOOT)
             .unwrap_or_else(|e| panic!("{e}"));
     }
+    // The console shell answers (the sum proves a shell evaluated it).
+    std::thread::sleep(Duration::from_secs(3));
+    guest
+        .send("echo shell-alive-$((6*7))\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    guest
+        .wait_for("shell-alive-42", Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !guest.log().contains("service getty exited"),
+        "getty must keep running:\n{}",
+        guest.log()
+    );
     guest.quit().unwrap_or_else(|e| panic!("{e}"));
 }
