@@ -3,8 +3,6 @@
 
 use std::io;
 
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
-
 const RTM_NEWLINK: u16 = 16;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_ACK: u16 = 4;
@@ -54,18 +52,7 @@ pub fn ack_errno(answer: &[u8]) -> io::Result<i32> {
 }
 
 pub fn loopback_up() -> io::Result<()> {
-    let fd = rustix::net::socket_with(
-        AddressFamily::NETLINK,
-        SocketType::RAW,
-        SocketFlags::CLOEXEC,
-        None,
-    )?;
+    let fd = crate::linux_netlink::route_socket()?;
     let index = rustix::net::netdevice::name_to_index(&fd, "lo")?;
-    rustix::net::send(&fd, &link_up_message(index, 1), SendFlags::empty())?;
-    let mut answer = [0u8; 256];
-    let (n, _) = rustix::net::recv(&fd, &mut answer, RecvFlags::empty())?;
-    match ack_errno(&answer[..n])? {
-        0 => Ok(()),
-        errno => Err(io::Error::from_raw_os_error(errno)),
-    }
+    crate::linux_netlink::request_on(&fd, &link_up_message(index, 1))
 }

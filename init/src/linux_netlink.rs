@@ -5,6 +5,7 @@
 //! kernel; one socket per request, one answer read.
 
 use std::io;
+use std::os::fd::OwnedFd;
 
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
@@ -143,23 +144,32 @@ pub fn move_link_message(name: &str, pid: u32, seq: u32) -> io::Result<Vec<u8>> 
     Ok(m.finish())
 }
 
-/// Sends one request on a new NETLINK_ROUTE socket and returns the
-/// kernel's error from its ack.
-fn request(message: &[u8]) -> io::Result<()> {
-    let fd = rustix::net::socket_with(
+/// A NETLINK_ROUTE socket for [`request_on`].
+pub fn route_socket() -> io::Result<OwnedFd> {
+    rustix::net::socket_with(
         AddressFamily::NETLINK,
         SocketType::RAW,
         SocketFlags::CLOEXEC,
         None,
-    )?;
-    rustix::net::send(&fd, message, SendFlags::empty())?;
+    )
+    .map_err(io::Error::from)
+}
+
+/// Sends one request on `fd` and returns the kernel's error from its ack.
+pub fn request_on(fd: &OwnedFd, message: &[u8]) -> io::Result<()> {
+    rustix::net::send(fd, message, SendFlags::empty())?;
     // The error echoes the request after its errno; only the errno matters.
     let mut answer = [0u8; 1024];
-    let (n, _) = rustix::net::recv(&fd, &mut answer, RecvFlags::empty())?;
+    let (n, _) = rustix::net::recv(fd, &mut answer, RecvFlags::empty())?;
     match ack_errno(answer.get(..n).unwrap_or(&[]))? {
         0 => Ok(()),
         errno => Err(io::Error::from_raw_os_error(errno)),
     }
+}
+
+/// Sends one request on a new NETLINK_ROUTE socket.
+fn request(message: &[u8]) -> io::Result<()> {
+    request_on(&route_socket()?, message)
 }
 
 pub fn link_add(link: &NewLink<'_>) -> io::Result<()> {

@@ -44,11 +44,15 @@ fn image_err<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
+/// The files firmware boots from an ESP without a boot entry: x86_64's,
+/// then arm64's.
+pub const BOOT_FILES: [&str; 2] = ["EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/BOOTAA64.EFI"];
+
 /// The file name firmware boots from the ESP on `arch`.
 pub fn boot_file(arch: Arch) -> &'static str {
     match arch {
-        Arch::Amd64 => "EFI/BOOT/BOOTX64.EFI",
-        Arch::Arm64 => "EFI/BOOT/BOOTAA64.EFI",
+        Arch::Amd64 => BOOT_FILES[0],
+        Arch::Arm64 => BOOT_FILES[1],
     }
 }
 

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use cairn_boot::fat;
 use cairn_boot::gpt::{self, GptError};
 
+use super::disk::BOOT_FILES;
 use super::window::Window;
 use crate::exit::{Classify, ErrorClass};
 
 /// cairn writes 512-byte-sector disks (`cairn_boot::gpt`).
 const SECTOR: u64 = gpt::SECTOR;
-const BOOT_FILES: [&str; 2] = ["EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/BOOTAA64.EFI"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
