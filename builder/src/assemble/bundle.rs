@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use super::command;
 use super::layers::{read_image, unpack};
 use super::spec::{Context, build};
 use super::{AssembleError, Inputs, UsedImage, lookup, put_bytes, put_dir};
@@ -31,6 +32,17 @@ pub fn container_ids(config: &crate::config::Config) -> BTreeMap<String, u32> {
     ids
 }
 
+/// Where a container's bundle goes. Onboot and onshutdown bundles run in
+/// lexical order, so their index is zero-padded to the width of the largest
+/// one (at least three digits): `0999-x` sorts before `1000-y`.
+pub fn bundle_dir(section: &str, index: usize, count: usize, name: &str) -> String {
+    if section == "services" {
+        return format!("containers/services/{name}");
+    }
+    let width = count.saturating_sub(1).to_string().len().max(3);
+    format!("containers/{section}/{index:0width$}-{name}")
+}
+
 pub fn add_all(
     inputs: &Inputs,
     tree: &mut Tree,
@@ -50,10 +62,7 @@ pub fn add_all(
     ] {
         for (i, c) in list.iter().enumerate() {
             let name = c.name.clone().unwrap_or_default();
-            let dir = match section {
-                "services" => format!("containers/services/{name}"),
-                _ => format!("containers/{section}/{i:03}-{name}"),
-            };
+            let dir = bundle_dir(section, i, list.len(), &name);
             let where_ = format!("{section}[{i}]");
             let image = c.image.clone().unwrap_or_default();
             let digest = lookup(inputs, &where_, &image)?;
@@ -93,6 +102,13 @@ pub fn add_all(
                 name: name.clone(),
                 message,
             })?;
+            command::check(tree, &rootfs, &bundle.config_json).map_err(|message| {
+                AssembleError::Container {
+                    section: where_.clone(),
+                    name: name.clone(),
+                    message: format!("{message} ({image})"),
+                }
+            })?;
             put_bytes(
                 tree,
                 &format!("{dir}/config.json"),
@@ -116,7 +132,7 @@ pub fn add_all(
 }
 
 /// Names to ids from a passwd or group file in the tree (missing: none).
-fn accounts(tree: &Tree, path: &str) -> BTreeMap<String, u32> {
+pub(super) fn accounts(tree: &Tree, path: &str) -> BTreeMap<String, u32> {
     let mut out = BTreeMap::new();
     let Some(entry) = tree.get(path) else {
         return out;
@@ -140,4 +156,31 @@ fn accounts(tree: &Tree, path: &str) -> BTreeMap<String, u32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bundle_dir;
+
+    #[test]
+    fn onboot_bundles_sort_in_config_order_past_a_thousand_entries() {
+        let count = 1001;
+        let dirs: Vec<String> = (0..count)
+            .map(|i| bundle_dir("onboot", i, count, if i % 2 == 0 { "b" } else { "a" }))
+            .collect();
+        let mut sorted = dirs.clone();
+        sorted.sort();
+        assert_eq!(sorted, dirs);
+        assert_eq!(dirs[999], "containers/onboot/0999-a");
+        assert_eq!(dirs[1000], "containers/onboot/1000-b");
+    }
+
+    #[test]
+    fn small_configs_keep_three_digit_bundle_names() {
+        assert_eq!(
+            bundle_dir("onshutdown", 7, 8, "x"),
+            "containers/onshutdown/007-x"
+        );
+        assert_eq!(bundle_dir("services", 7, 8, "x"), "containers/services/x");
+    }
 }
