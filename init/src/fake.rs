@@ -6,8 +6,9 @@ use std::io;
 use std::time::Duration;
 
 use rustix::io::Errno;
+use rustix::mount::MountFlags;
 
-use crate::sys::{Exited, Mount, NewLink, Shutdown, Signal, Status, Sys, Task};
+use crate::sys::{Exited, MS_REMOUNT, Mount, NewLink, Shutdown, Signal, Status, Sys, Task};
 
 const POWEROFF: &str = "/run/cairn/request/poweroff";
 
@@ -20,6 +21,10 @@ pub struct Fake {
     pub files: BTreeMap<String, String>,
     pub dirs: BTreeMap<String, Vec<String>>,
     pub failing_mounts: HashMap<String, Errno>,
+    /// Targets where a remount (MS_REMOUNT) fails with EPERM.
+    pub failing_remounts: HashSet<String>,
+    /// The target and flags of every mount, in order.
+    pub mount_flags: Vec<(String, MountFlags)>,
     pub failing_modules: HashSet<String>,
     /// Exit statuses of onboot and onshutdown containers by bundle path
     /// (default 0), as `wait_pid` reports them.
@@ -128,6 +133,10 @@ impl Sys for Fake {
     }
     fn mount(&mut self, m: &Mount<'_>) -> io::Result<()> {
         self.call(format!("mount {} {} {}", m.fstype, m.target, m.data));
+        self.mount_flags.push((m.target.to_string(), m.flags));
+        if m.flags.bits() & MS_REMOUNT != 0 && self.failing_remounts.contains(m.target) {
+            return Err(Errno::PERM.into());
+        }
         match self.failing_mounts.get(m.target) {
             Some(errno) => Err((*errno).into()),
             None => Ok(()),

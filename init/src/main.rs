@@ -36,6 +36,7 @@ mod stage1;
 mod sys;
 mod system;
 mod tpm;
+mod volumes;
 
 use std::process::ExitCode;
 

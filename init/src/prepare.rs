@@ -9,10 +9,7 @@ use rustix::mount::MountFlags;
 
 use crate::boot::log;
 use crate::runtime::{self, Interface, RW_DIR, Runtime, RuntimeMount};
-use crate::sys::{Mount, NewLink, Sys};
-
-/// mount(2)'s MS_REMOUNT, which rustix's MountFlags leaves out.
-const MS_REMOUNT: u32 = 32;
+use crate::sys::{MS_REMOUNT, Mount, NewLink, Sys};
 
 /// Where cgroup v2 is mounted (boot.rs); `cgroups` are directories below.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -255,7 +252,11 @@ fn mount(
             })?;
         }
     }
-    let (flags, data) = runtime::parse_options(&m.options);
+    let (mut flags, data) = runtime::parse_options(&m.options);
+    // `type: bind` without `bind` or `rbind` among the options is still a bind.
+    if m.fstype == "bind" && !flags.contains(MountFlags::BIND) {
+        flags |= MountFlags::BIND | MountFlags::REC;
+    }
     let mount = Mount {
         source: &m.source,
         target: &target,

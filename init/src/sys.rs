@@ -9,6 +9,9 @@ use rustix::mount::MountFlags;
 
 use crate::dm;
 
+/// mount(2)'s MS_REMOUNT, which rustix's MountFlags leaves out.
+pub const MS_REMOUNT: u32 = 32;
+
 /// One filesystem mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mount<'a> {

@@ -1,5 +1,5 @@
 //! `/etc/cairn/system.json` (docs/rootfs-layout.md): the system-wide restart
-//! policy and the services in config order.
+//! policy, the services in config order and the volumes.
 
 use serde::Deserialize;
 
@@ -15,6 +15,9 @@ pub struct System {
     pub restart: PolicyJson,
     /// None: every bundle in /containers/services, in lexical order.
     pub services: Option<Vec<String>>,
+    /// Mounted before the first container, in this order.
+    #[serde(default)]
+    pub volumes: Vec<crate::volumes::Volume>,
 }
 
 /// The file, or the defaults when it is missing or broken (said on the console).

@@ -125,7 +125,9 @@ pub fn mounts(
         let opts = match parts.get(2) {
             Some(o) => {
                 let mut v: Vec<String> = o.split(',').map(String::from).collect();
-                v.push("rbind".into());
+                if !v.iter().any(|x| x == "rbind") {
+                    v.push("rbind".into());
+                }
                 v
             }
             None => strs(&["rw", "rbind", "rshared"]),
@@ -182,12 +184,52 @@ pub fn mounts(
                 Some(_) => src = volume_dir(&src),
             }
         }
-        out.insert(
-            dest.clone(),
-            mount(&dest, &typ, &src, m.options.clone().unwrap_or_default())?,
-        );
+        let mut options = m.options.clone().unwrap_or_default();
+        // A bind without `bind` or `rbind` in its options would reach mount(2)
+        // as a file system called "bind"; LinuxKit users write it so.
+        if typ == "bind" && !options.iter().any(|o| o == "bind" || o == "rbind") {
+            options.push("rbind".into());
+        }
+        out.insert(dest.clone(), mount(&dest, &typ, &src, options)?);
+    }
+    for (dest, m) in &out {
+        inside_proc(dest, m.typ().as_deref().unwrap_or(""))?;
     }
     Ok(out.into_values().collect())
+}
+
+/// The files below /proc that runc lets a container mount over (those
+/// lxcfs emulates); any other mount inside /proc it refuses at start.
+const RUNC_PROC_MOUNTS: [&str; 10] = [
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// Refuses at build time what runc would refuse at boot.
+fn inside_proc(dest: &str, typ: &str) -> Result<(), String> {
+    let dest = dest.trim_end_matches('/');
+    if dest == "/proc" {
+        return match typ {
+            "proc" => Ok(()),
+            _ => Err(format!(
+                "the mount at /proc is of type {typ:?}; runc mounts only a proc filesystem there"
+            )),
+        };
+    }
+    if dest.starts_with("/proc/") && !RUNC_PROC_MOUNTS.contains(&dest) {
+        return Err(format!(
+            "the mount at {dest:?} is inside /proc, which runc refuses (\"cannot be mounted because it is inside /proc\"); a container sees its own /proc, so drop the mount"
+        ));
+    }
+    Ok(())
 }
 
 fn ns(typ: LinuxNamespaceType, path: &str) -> Option<LinuxNamespace> {
@@ -236,4 +278,70 @@ pub fn namespaces(yaml: &Image, label: &Image) -> Vec<LinuxNamespace> {
     out.extend(ns(LinuxNamespaceType::Mount, ""));
     out.extend(ns(LinuxNamespaceType::Cgroup, ""));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::mounts;
+    use crate::config::Image;
+
+    fn binds(list: &[&str]) -> Image {
+        Image {
+            binds: Some(list.iter().map(|s| s.to_string()).collect()),
+            ..Image::default()
+        }
+    }
+
+    #[test]
+    fn a_bind_inside_proc_is_refused_as_runc_would_at_boot() {
+        let err = mounts(
+            &Image::default(),
+            &binds(&["/proc/sys:/proc/sys"]),
+            false,
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert!(err.contains("\"/proc/sys\" is inside /proc"), "{err}");
+    }
+
+    #[test]
+    fn the_proc_files_lxcfs_emulates_may_be_bound() {
+        let label = binds(&["/var/lib/lxcfs/proc/meminfo:/proc/meminfo"]);
+        mounts(&Image::default(), &label, false, &BTreeMap::new()).unwrap();
+    }
+
+    #[test]
+    fn a_bind_mount_without_options_binds_recursively() {
+        let yaml = Image {
+            mounts: Some(vec![crate::config::Mount {
+                kind: Some("bind".into()),
+                source: Some("/var/data".into()),
+                destination: Some("/data".into()),
+                ..Default::default()
+            }]),
+            ..Image::default()
+        };
+        let m = mounts(&yaml, &Image::default(), false, &BTreeMap::new()).unwrap();
+        let data = m
+            .iter()
+            .find(|m| m.destination().to_str() == Some("/data"))
+            .unwrap();
+        assert_eq!(data.options().clone().unwrap(), ["rbind"].map(String::from));
+    }
+
+    #[test]
+    fn a_bind_option_list_is_one_entry() {
+        let label = binds(&["/var:/var:rshared,rbind"]);
+        let m = mounts(&Image::default(), &label, false, &BTreeMap::new()).unwrap();
+        let var = m
+            .iter()
+            .find(|m| m.destination().to_str() == Some("/var"))
+            .unwrap();
+        assert_eq!(
+            var.options().clone().unwrap(),
+            ["rshared", "rbind"].map(String::from)
+        );
+    }
 }
