@@ -45,6 +45,7 @@ files:
   - { path: /etc/hello, source: hello.txt, mode: "0600", uid: 1, gid: 2 }
   - { path: /var/empty, directory: true }
   - { path: /bin/sh, symlink: busybox }
+  - { path: /bin/busybox, contents: "a stand-in for busybox\n", mode: "0755" }
 config:
   entrypoint: [/bin/sh]
 label:

@@ -6,10 +6,12 @@
 //! always give the same tree.
 
 mod bundle;
+mod command;
 mod files;
 mod kernel;
 mod layers;
 mod modinfo;
+pub mod package_check;
 mod rootfs;
 mod runtime;
 mod spec;

@@ -296,14 +296,28 @@ impl Tree {
     /// inside the tree; `..` stops at the root as in a chroot. The result
     /// may not exist.
     pub fn resolve(&self, path: &str) -> Result<String> {
-        let mut done: Vec<String> = Vec::new();
+        self.resolve_under("", path)
+    }
+
+    /// [`Tree::resolve`] with `root` (a directory of the tree, such as a
+    /// container's rootfs) as the root: absolute symlinks and `..` stay
+    /// below it.
+    pub fn resolve_under(&self, root: &str, path: &str) -> Result<String> {
+        let base: Vec<String> = root
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut done = base.clone();
         let mut todo: Vec<String> = path.split('/').rev().map(str::to_string).collect();
         let mut hops = 0;
         while let Some(c) = todo.pop() {
             match c.as_str() {
                 "" | "." => continue,
                 ".." => {
-                    done.pop();
+                    if done.len() > base.len() {
+                        done.pop();
+                    }
                     continue;
                 }
                 _ => done.push(c),
@@ -322,7 +336,7 @@ impl Tree {
                 }
                 done.pop();
                 if target.starts_with('/') {
-                    done.clear();
+                    done.truncate(base.len());
                 }
                 todo.extend(target.split('/').rev().map(str::to_string));
             }

@@ -15,6 +15,7 @@ use super::elf::{self, ElfError, Problem};
 use super::image::{self, Descriptor};
 use super::layer::{self, LayerError};
 use super::spec::{Arch, ArchPlan, BuildSpec, FileSource};
+use crate::assemble::package_check;
 use crate::exit::{Classify, ErrorClass};
 use crate::fstree::content::Contents;
 use crate::fstree::tree::{Entry, Kind, Tree, TreeError};
@@ -64,6 +65,14 @@ pub enum BuildError {
         #[source]
         source: ElfError,
     },
+    #[error(
+        "the {arch} image of package {name} does not make a container as `cairn build` would: {message}; fix `label:` or `config:` in build.yml"
+    )]
+    Container {
+        name: String,
+        arch: &'static str,
+        message: String,
+    },
     #[error("cannot write package {name} into the image store")]
     Layer {
         name: String,
@@ -95,6 +104,7 @@ impl Classify for BuildError {
             BuildError::Temp { .. } => ErrorClass::Environment,
             BuildError::Source { .. }
             | BuildError::NotSelfContained { .. }
+            | BuildError::Container { .. }
             | BuildError::Name { .. } => ErrorClass::User,
         }
     }
@@ -177,7 +187,32 @@ pub fn assemble(
             problems,
         });
     }
+    check_container(spec, arch, &tree)?;
     Ok(tree)
+}
+
+/// The label and entrypoint must make a container the way `cairn build`
+/// will make it.
+fn check_container(spec: &BuildSpec, arch: Arch, tree: &Tree) -> Result<(), BuildError> {
+    let fail = |message: String| BuildError::Container {
+        name: spec.name.clone(),
+        arch: arch.name(),
+        message,
+    };
+    let label = match &spec.label {
+        Some(l) => Some(
+            crate::config::parse_image_label(&spec.name, &l.json)
+                .map_err(|e| fail(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let declared = package_check::Declared {
+        entrypoint: &spec.config.entrypoint,
+        cmd: &spec.config.cmd,
+        env: &spec.config.env,
+        working_dir: spec.config.working_dir.as_deref(),
+    };
+    package_check::check(tree, label.as_ref(), &declared).map_err(fail)
 }
 
 fn unpack(tree: &mut Tree, deb_path: &Path) -> Result<(), DebError> {
