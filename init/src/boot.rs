@@ -11,7 +11,7 @@ use rustix::io::Errno;
 use rustix::mount::MountFlags;
 
 use crate::sys::{Mount, Shutdown, Signal, Sys};
-use crate::{disk, measure_boot, oneshot, request, services, stage1, system};
+use crate::{disk, measure_boot, oneshot, request, services, stage1, system, volumes};
 
 const HIDDEN: MountFlags = MountFlags::NOSUID.union(MountFlags::NODEV);
 const HIDDEN_NOEXEC: MountFlags = HIDDEN.union(MountFlags::NOEXEC);
@@ -127,7 +127,10 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
             &format!("warning: cannot create {}: {e}", request::DIR),
         );
     }
+    share_root(sys);
+    resolv_conf(sys);
     let system = system::load(sys);
+    volumes::mount_all(sys, &system.volumes);
     log(sys, "ready");
     let mut how = oneshot::run_all(sys, oneshot::ONBOOT);
     let mut services = services::Services::load(sys, &system);
@@ -141,6 +144,42 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     services.stop_all(sys);
     oneshot::run_all(sys, oneshot::ONSHUTDOWN);
     how
+}
+
+/// mount(2)'s MS_SHARED and MS_REC, which rustix's MountFlags leaves out.
+const MS_SHARED_REC: u32 = (1 << 20) | 16384;
+
+/// Makes every mount shared, as LinuxKit's init does, so a mount a container
+/// makes under an `rshared` bind (the mount package's `/var`) appears on the
+/// host and in every other container.
+fn share_root(sys: &mut impl Sys) {
+    let m = Mount {
+        source: "",
+        target: "/",
+        fstype: "",
+        flags: MountFlags::from_bits_retain(MS_SHARED_REC),
+        data: "",
+        required: false,
+    };
+    if let Err(e) = sys.mount(&m) {
+        log(
+            sys,
+            &format!("warning: cannot make / shared ({e}); mounts made by containers stay in them"),
+        );
+    }
+}
+
+/// Where the builder's `/etc/resolv.conf` points: an empty file on the
+/// `/run` tmpfs, for binds to find and dhcpcd's hook to fill in place.
+pub const RESOLV_CONF: &str = "/run/resolv.conf";
+
+fn resolv_conf(sys: &mut impl Sys) {
+    if sys.exists(RESOLV_CONF) {
+        return;
+    }
+    if let Err(e) = sys.write_file(RESOLV_CONF, "") {
+        log(sys, &format!("warning: cannot create {RESOLV_CONF}: {e}"));
+    }
 }
 
 fn fatal_stop(sys: &mut impl Sys, fatal: &Fatal) -> Shutdown {

@@ -20,8 +20,24 @@ fn mounts_come_in_order_with_each_parent_before_its_children() {
             "mount tmpfs /run mode=0755",
             "mount tmpfs /tmp mode=1777",
             "mount cgroup2 /sys/fs/cgroup ",
+            "mount  / ",
         ]
     );
+}
+
+#[test]
+fn the_root_is_made_shared_recursively_before_any_container() {
+    let mut sys = Fake::with_signals(&[Signal::Usr2]);
+    sys.dirs
+        .insert("/containers/onboot".into(), vec!["000-first".into()]);
+    run(&mut sys);
+    let flags: Vec<_> = sys.mount_flags.iter().filter(|(t, _)| t == "/").collect();
+    assert_eq!(flags.len(), 1, "{:#?}", sys.calls);
+    assert_eq!(flags[0].1.bits(), (1 << 20) | 16384, "MS_SHARED | MS_REC");
+    let shared = sys.position("mount  / ");
+    let create = sys.calls.iter().position(|c| c.contains("runc create"));
+    assert!(matches!((shared, create), (Some(s), Some(c)) if s < c));
+    assert!(sys.calls.contains(&"write /run/resolv.conf".to_string()));
 }
 
 #[test]
@@ -63,7 +79,10 @@ fn the_hostname_comes_from_etc_hostname_after_the_mounts() {
         .insert("/etc/hostname".into(), "  edge-7.lab \nignored\n".into());
     run(&mut sys);
     let hostname = sys.calls.iter().position(|c| c.starts_with("hostname "));
-    let last_mount = sys.calls.iter().rposition(|c| c.starts_with("mount "));
+    let last_mount = sys
+        .calls
+        .iter()
+        .rposition(|c| c.starts_with("mount ") && c != "mount  / ");
     assert_eq!(sys.calls_starting("hostname "), ["hostname edge-7.lab"]);
     assert!(hostname > last_mount);
 }

@@ -47,7 +47,13 @@ pub fn add_volumes(
 pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
     // `/var/run` is where LinuxKit-style labels bind the run directory from
     // (`/var/run:/run`), so it must exist as the usual link to `/run`.
-    for (path, target) in [("init", "sbin/init"), ("var/run", "../run")] {
+    // `/etc/resolv.conf` points into /run, where the init creates it at boot
+    // and dhcpcd's hook writes it, so name servers work on a read-only root.
+    for (path, target) in [
+        ("init", "sbin/init"),
+        ("var/run", "../run"),
+        ("etc/resolv.conf", "../run/resolv.conf"),
+    ] {
         if tree.get(path).is_some() {
             continue;
         }
@@ -79,11 +85,7 @@ pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
             super::put_dir(tree, path, mode)?;
         }
     }
-    for (path, text) in [
-        ("etc/hostname", "cairn\n"),
-        ("etc/hosts", ""),
-        ("etc/resolv.conf", ""),
-    ] {
+    for (path, text) in [("etc/hostname", "cairn\n"), ("etc/hosts", "")] {
         if tree.get(path).is_none() {
             put_bytes(tree, path, text.as_bytes(), 0o644)?;
         }

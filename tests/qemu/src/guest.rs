@@ -21,6 +21,8 @@ pub struct Options {
     pub limit: Duration,
     /// Give the guest a software TPM (`cairn run qemu --tpm`).
     pub tpm: bool,
+    /// Extra disks (`cairn run qemu --disk`), kept across boots.
+    pub disks: Vec<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -31,6 +33,7 @@ impl Default for Options {
             publish: Vec::new(),
             limit: Duration::from_secs(300),
             tpm: false,
+            disks: Vec::new(),
         }
     }
 }
@@ -70,6 +73,9 @@ impl Guest {
             .args(["--timeout", &opts.limit.as_secs().to_string()]);
         if opts.tpm {
             cmd.arg("--tpm");
+        }
+        for disk in &opts.disks {
+            cmd.arg("--disk").arg(disk);
         }
         for (host, guest) in &opts.publish {
             cmd.args(["--publish", &format!("{host}:{guest}")]);

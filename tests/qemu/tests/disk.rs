@@ -280,7 +280,7 @@ fn two_builds_of_each_example_give_identical_disks() {
 }
 
 #[test]
-fn x86_64_minimal_disk_gets_a_dhcp_lease_and_a_working_console_shell() {
+fn x86_64_minimal_disk_gets_a_dhcp_lease_dns_and_a_working_console_shell() {
     // The read-only root must still give dhcpcd what its label binds
     // (/var/run, through the image's /var under a writable overlay).
     let built = build_as("examples/minimal.yml", Arch::Amd64, Format::RawEfi)
@@ -303,10 +303,28 @@ fn x86_64_minimal_disk_gets_a_dhcp_lease_and_a_working_console_shell() {
     guest
         .wait_for("shell-alive-42", Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}"));
+    // Names resolve: dhcpcd's hook wrote QEMU's DNS server (10.0.2.3) into
+    // /etc/resolv.conf on the read-only root, and it answers (no name
+    // outside the registries resolves here, so NXDOMAIN is the answer).
+    guest
+        .send("busybox cat /etc/resolv.conf; busybox nslookup cairn-check.invalid; echo dns-done-$((40+2))\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    guest
+        .wait_for("dns-done-42", Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = guest.log();
+    assert!(log.contains("nameserver 10.0.2.3"), "{log}");
     assert!(
-        !guest.log().contains("service getty exited"),
-        "getty must keep running:\n{}",
-        guest.log()
+        log.contains("10.0.2.3:53"),
+        "nslookup asked QEMU's DNS:\n{log}"
+    );
+    assert!(
+        log.contains("NXDOMAIN") || log.contains("Name:"),
+        "the DNS server answered:\n{log}"
+    );
+    assert!(
+        !log.contains("service getty exited"),
+        "getty must keep running:\n{log}"
     );
     guest.quit().unwrap_or_else(|e| panic!("{e}"));
 }
