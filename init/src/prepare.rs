@@ -304,34 +304,44 @@ fn readonly(sys: &mut impl Sys, runtime: &Runtime, bundle: &str) -> bool {
 /// above, so the container writes to RAM and the image stays as built. A
 /// failure is a warning: the container still runs, on its image as built.
 fn overlay(sys: &mut impl Sys, who: &str, name: &str, bundle: &str) {
-    let dir = format!("{RW_DIR}/{name}");
-    let (upper, work) = (format!("{dir}/upper"), format!("{dir}/work"));
-    for d in [&upper, &work] {
-        if let Err(e) = sys.mkdir(d) {
-            log(sys, &format!("warning: {who}: cannot create {d}: {e}"));
-            return;
-        }
-    }
     let rootfs = format!("{bundle}/rootfs");
-    let data = format!("lowerdir={rootfs},upperdir={upper},workdir={work}");
+    match writable_overlay(sys, &rootfs, &rootfs, &format!("{RW_DIR}/{name}")) {
+        Ok(()) => log(sys, &format!("{who}: writable overlay on {rootfs}")),
+        Err(e) => log(
+            sys,
+            &format!("warning: {who}: {e}; its root stays as built"),
+        ),
+    }
+}
+
+/// Mounts at `target` an overlay of `lower` with its upper and work
+/// directories in `rw` (on the /run tmpfs). The error says what failed.
+pub fn writable_overlay(
+    sys: &mut impl Sys,
+    lower: &str,
+    target: &str,
+    rw: &str,
+) -> Result<(), String> {
+    let (upper, work) = (format!("{rw}/upper"), format!("{rw}/work"));
+    for d in [&upper, &work] {
+        sys.mkdir(d)
+            .map_err(|e| format!("cannot create {d}: {e}"))?;
+    }
+    let data = format!("lowerdir={lower},upperdir={upper},workdir={work}");
     let m = Mount {
         source: "overlay",
-        target: &rootfs,
+        target,
         fstype: "overlay",
         flags: MountFlags::empty(),
         data: &data,
         required: false,
     };
-    match sys.mount(&m) {
-        Ok(()) => log(sys, &format!("{who}: writable overlay on {rootfs}")),
-        Err(e) => log(
-            sys,
-            &format!(
-                "warning: {who}: cannot mount a writable overlay on {rootfs} (is the overlay module listed in {}?): {e}; its root stays as built",
-                crate::stage1::MODULE_LIST
-            ),
-        ),
-    }
+    sys.mount(&m).map_err(|e| {
+        format!(
+            "cannot mount a writable overlay on {target} (is the overlay module listed in {}?): {e}",
+            crate::stage1::MODULE_LIST
+        )
+    })
 }
 
 #[cfg(test)]

@@ -95,31 +95,11 @@ fn read_only(sys: &mut impl Sys, name: &str) -> Result<&'static str, String> {
 }
 
 fn writable(sys: &mut impl Sys, name: &str) -> Result<&'static str, String> {
-    let dir = format!("{RW_DIR}/{name}");
-    let (upper, work) = (format!("{dir}/upper"), format!("{dir}/work"));
-    for d in [&upper, &work] {
-        sys.mkdir(d)
-            .map_err(|e| format!("cannot create {d}: {e}"))?;
-    }
     let (lower, merged) = (
         format!("{DIR}/{name}/lower"),
         format!("{DIR}/{name}/merged"),
     );
-    let data = format!("lowerdir={lower},upperdir={upper},workdir={work}");
-    let overlay = Mount {
-        source: "overlay",
-        target: &merged,
-        fstype: "overlay",
-        flags: MountFlags::empty(),
-        data: &data,
-        required: false,
-    };
-    sys.mount(&overlay).map_err(|e| {
-        format!(
-            "cannot mount an overlay on {merged} (is the overlay module listed in {}?): {e}",
-            crate::stage1::MODULE_LIST
-        )
-    })?;
+    crate::prepare::writable_overlay(sys, &lower, &merged, &format!("{RW_DIR}/{name}"))?;
     Ok("mounted writable (changes kept in RAM until shutdown)")
 }
 
@@ -202,7 +182,7 @@ mod tests {
         sys.failing_mounts
             .insert("/containers/volumes/a/merged".into(), Errno::NODEV);
         mount_all(&mut sys, &[volume("a", false), volume("b", true)]);
-        assert!(sys.logged("warning: volume a: cannot mount an overlay"));
+        assert!(sys.logged("warning: volume a: cannot mount a writable overlay"));
         assert!(sys.logged("volume b: mounted read-only"));
     }
 
