@@ -16,54 +16,10 @@ use serde_json::{Value, json};
 
 use super::runtime::runtime_json;
 use super::spec_mounts::{mounts, namespaces};
+use crate::config::capability::{ALL_CAPS, canonical};
 use crate::config::{Id, IdMapping, Image};
 
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// Every capability runc and Linux 6.1 know, for `capabilities: [all]`.
-pub const ALL_CAPS: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
 
 /// What a spec is made from besides the YAML entry and the label.
 pub struct Context<'a> {
@@ -266,22 +222,7 @@ fn capability_list(names: Vec<String>) -> Result<Vec<String>, String> {
             _ => {}
         }
     }
-    names
-        .into_iter()
-        .map(|n| {
-            let up = n.to_uppercase();
-            let full = if up.starts_with("CAP_") {
-                up
-            } else {
-                format!("CAP_{up}")
-            };
-            if ALL_CAPS.contains(&full.as_str()) {
-                Ok(full)
-            } else {
-                Err(format!("unknown capability {n:?}"))
-            }
-        })
-        .collect()
+    names.into_iter().map(|n| canonical(&n)).collect()
 }
 
 fn resolve_id(

@@ -117,6 +117,15 @@ impl Checker<'_> {
                 self.report(&[K(section), I(i), K("devices"), I(j), K("mode")], m);
             }
         }
+        for (key, list) in [
+            ("capabilities", &img.capabilities),
+            ("capabilities.add", &img.capabilities_add),
+            ("ambient", &img.ambient),
+        ] {
+            for (j, m) in super::capability::problems(list.as_deref().unwrap_or_default()) {
+                self.report(&[K(section), I(i), K(key), I(j)], m);
+            }
+        }
         for (j, rl) in img.rlimits.iter().flatten().enumerate() {
             if let Err(m) = check_rlimit(rl) {
                 self.report(&[K(section), I(i), K("rlimits"), I(j)], m);

@@ -23,6 +23,7 @@
 //! every node nor lets the caller bound alias expansion.
 
 mod access;
+pub mod capability;
 mod check;
 mod de;
 mod diag;

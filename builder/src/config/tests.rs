@@ -441,3 +441,15 @@ fn numbers_too_large_for_any_integer_are_out_of_range_not_a_type_mismatch() {
     let d = one("services:\n  - {name: a, image: x, oomScoreAdj: .inf}\n");
     assert!(d.contains("expected a whole number"), "{d}");
 }
+
+#[test]
+fn a_misspelt_capability_is_reported_at_its_line_with_a_suggestion() {
+    let d = one(
+        "services:\n  - name: a\n    image: alpine\n    capabilities:\n      - CAP_NET_ADMIN\n      - CAP_NET_BIND_SERVCE\n",
+    );
+    assert!(
+        d.starts_with("t.yml:6:9: services[0].capabilities[1]: unknown capability")
+            && d.contains("did you mean `CAP_NET_BIND_SERVICE`?"),
+        "{d}"
+    );
+}
