@@ -28,6 +28,7 @@ mod check;
 mod de;
 mod diag;
 mod image;
+mod lenient;
 mod merge;
 mod node;
 #[cfg(test)]
@@ -184,7 +185,7 @@ fn parse_file(file: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<RawC
             return None;
         }
     };
-    let root = match yaml::parse(text) {
+    let root = match parse_lenient(file, text) {
         Ok(root) => root,
         Err(e) => {
             fail(diags, e);
@@ -211,6 +212,29 @@ fn parse_file(file: &Path, bytes: &[u8], diags: &mut Diagnostics) -> Option<RawC
     let mut raw = raw?;
     check::check_file(file, &root, &mut raw, diags);
     Some(raw)
+}
+
+/// Parses YAML as LinuxKit's Go parser reads it (see `lenient.rs`): a
+/// column-0 comment inside a block scalar is skipped with a warning, and
+/// every position still names the line in the file.
+fn parse_lenient(file: &Path, text: &str) -> Result<node::Node, yaml::YamlError> {
+    let (text, dropped) = lenient::drop_block_scalar_comments(text);
+    for line in &dropped {
+        tracing::warn!(
+            "{}:{line}:1: this comment at column 0 is inside a block scalar; it is skipped, as LinuxKit's YAML parser does (indent it to keep it in the text, or move it out of the scalar)",
+            file.display()
+        );
+    }
+    match yaml::parse(&text) {
+        Ok(mut root) => {
+            lenient::remap(&mut root, &dropped);
+            Ok(root)
+        }
+        Err(mut e) => {
+            e.pos.line = lenient::original_line(e.pos.line, &dropped);
+            Err(e)
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
@@ -254,7 +278,7 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
         );
         return Err(LoadError::Invalid(diags));
     }
-    let root = match yaml::decode(bytes).and_then(yaml::parse) {
+    let root = match yaml::decode(bytes).and_then(|text| parse_lenient(file, text)) {
         Ok(root) => root,
         Err(e) => {
             fail(&mut diags, e);

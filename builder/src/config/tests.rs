@@ -453,3 +453,28 @@ fn a_misspelt_capability_is_reported_at_its_line_with_a_suggestion() {
         "{d}"
     );
 }
+
+#[test]
+fn a_tab_in_indentation_is_reported_at_the_line_that_holds_it() {
+    let d = one("services:\n  - name: a\n    image: alpine\n\tcommand: [x]\n");
+    assert_eq!(
+        d,
+        "t.yml:4:1: a tab in the indentation; YAML indents with spaces only"
+    );
+}
+
+#[test]
+fn a_column_0_comment_inside_a_block_scalar_is_skipped_as_linuxkit_does() {
+    let c = ok(
+        "files:\n  - path: etc/resolv.conf\n    contents: |\n#      domain test.local\n      nameserver 10.10.1.101\n",
+    );
+    assert_eq!(
+        c.files[0].contents.as_deref(),
+        Some("nameserver 10.10.1.101\n")
+    );
+    // Positions after the skipped line still name the file's lines.
+    let d = one(
+        "files:\n  - path: a\n    contents: |\n# note\n      x\n  - path: b\n    directory: true\n    mdoe: \"0644\"\n",
+    );
+    assert!(d.starts_with("t.yml:8:5: files[1].mdoe"), "{d}");
+}

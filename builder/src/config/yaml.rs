@@ -76,6 +76,23 @@ struct Builder {
     root: Option<Node>,
 }
 
+/// The tab in the indentation of the line the parser stopped at, or of
+/// one of the next two: the parser notices a tab only where it breaks a
+/// token, often at the end of the line before.
+fn indenting_tab(text: &str, line: usize) -> Option<Pos> {
+    text.lines()
+        .enumerate()
+        .skip(line.saturating_sub(1))
+        .take(3)
+        .find_map(|(n, l)| {
+            let lead = &l[..l.len() - l.trim_start_matches([' ', '\t']).len()];
+            lead.find('\t').map(|col| Pos {
+                line: n + 1,
+                col: col + 1,
+            })
+        })
+}
+
 /// Parses one YAML document into a node tree.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let mut b = Builder {
@@ -87,12 +104,25 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     };
     let mut documents = 0;
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| YamlError {
-            pos: Pos {
+        let (event, span) = event.map_err(|e| {
+            let at = Pos {
                 line: e.marker().line(),
                 col: e.marker().col() + 1,
-            },
-            message: format!("malformed YAML: {}", e.info()),
+            };
+            match e
+                .info()
+                .contains("tab")
+                .then(|| indenting_tab(text, at.line))
+            {
+                Some(Some(pos)) => YamlError {
+                    pos,
+                    message: "a tab in the indentation; YAML indents with spaces only".into(),
+                },
+                _ => YamlError {
+                    pos: at,
+                    message: format!("malformed YAML: {}", e.info()),
+                },
+            }
         })?;
         let pos = pos_of(&span);
         match event {
