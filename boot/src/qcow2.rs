@@ -134,10 +134,31 @@ fn write_clusters(
         return Err(Qcow2Error::Size { bytes: raw_size });
     }
     let plan = Plan::new(scan(raw, raw_size, 1 << cluster_bits)?, cluster_bits);
+    emit(Some(raw), raw_size, &plan, out, cluster_bits)
+}
+
+/// An empty disk of `size` bytes (a multiple of 512): no cluster holds
+/// data, so the file is a few clusters long whatever the size.
+pub fn blank(size: u64, out: &mut impl Write) -> Result<u64> {
+    if !size.is_multiple_of(512) || size > MAX_SIZE {
+        return Err(Qcow2Error::Size { bytes: size });
+    }
+    let clusters = size.div_ceil(1 << CLUSTER_BITS) as usize;
+    let plan = Plan::new(vec![false; clusters], CLUSTER_BITS);
+    emit(None, size, &plan, out, CLUSTER_BITS)
+}
+
+fn emit(
+    raw: Option<&File>,
+    raw_size: u64,
+    plan: &Plan,
+    out: &mut impl Write,
+    cluster_bits: u32,
+) -> Result<u64> {
     let mut out = Counting { out, written: 0 };
     let c = plan.cluster as usize;
 
-    out.put(&header(&plan, raw_size, cluster_bits), c)?;
+    out.put(&header(plan, raw_size, cluster_bits), c)?;
 
     let mut l1 = Vec::with_capacity((plan.l1_clusters * plan.cluster) as usize);
     let mut next_l2 = Allocator {
@@ -190,7 +211,9 @@ fn write_clusters(
     for (n, _) in plan.used.iter().enumerate().filter(|(_, u)| **u) {
         let offset = n as u64 * plan.cluster;
         let len = (raw_size - offset).min(plan.cluster) as usize;
-        read_at(raw, offset, &mut buf[..len])?;
+        if let Some(raw) = raw {
+            read_at(raw, offset, &mut buf[..len])?;
+        }
         out.put(&buf[..len], c)?;
     }
     Ok(out.written)

@@ -183,3 +183,22 @@ fn raw_shorter_than_the_size_given_is_a_read_error() {
     let err = write(raw.as_file(), 2 * MIB, &mut Vec::new()).expect_err("accepted");
     assert!(matches!(err, Qcow2Error::Read { .. }), "{err}");
 }
+
+#[test]
+fn a_blank_disk_is_a_few_clusters_that_qemu_img_sees_as_empty_and_full_size() {
+    let size = 10 << 30;
+    let mut out = tempfile::NamedTempFile::new().expect("temp file");
+    let written = blank(size, out.as_file_mut()).expect("blank");
+    assert!(written < 8 << 16, "{written} bytes for an empty disk");
+    let (ok, text) = qemu_img(&["check", "-f", "qcow2", path(&out)]);
+    assert!(ok && text.contains("No errors were found"), "{text}");
+    let (ok, text) = qemu_img(&["info", "--output=json", path(&out)]);
+    assert!(
+        ok && text.contains(&format!("\"virtual-size\": {size}")),
+        "{text}"
+    );
+    assert!(matches!(
+        blank(1000, &mut Vec::new()),
+        Err(Qcow2Error::Size { .. })
+    ));
+}

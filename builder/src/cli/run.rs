@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use super::{Arch, GlobalArgs};
 use crate::exit::CliError;
 use crate::run::console::{self, Ending};
+use crate::run::extra_disk::ExtraDisk;
 use crate::run::image::{self, Kind};
 use crate::run::qemu::{self, Boot, DiskFormat, Machine, Publish, UefiImage};
 use crate::run::swtpm::Swtpm;
@@ -53,10 +54,13 @@ pub struct QemuArgs {
     /// Guest CPUs.
     #[arg(long, default_value_t = 2)]
     pub cpus: u32,
-    /// Attach FILE as an extra virtio disk (raw, or qcow2 by extension);
-    /// repeatable.
-    #[arg(long = "disk", value_name = "FILE")]
-    pub disks: Vec<PathBuf>,
+    /// Attach FILE as an extra virtio disk (/dev/vda, /dev/vdb, ... after
+    /// the boot disk): raw, or qcow2 by extension or `format=qcow2`. With
+    /// `size=` (4G, 512M; a bare number is MiB) a missing FILE is created
+    /// empty, so a data disk lasts across boots. LinuxKit's
+    /// `file=FILE,size=N` is read too. Repeatable.
+    #[arg(long = "disk", value_name = "FILE[,size=N][,format=F]")]
+    pub disks: Vec<String>,
     /// Forward 127.0.0.1:HOST to the guest's GUEST port (user networking);
     /// append /udp for UDP. Repeatable.
     #[arg(short, long = "publish", value_name = "HOST:GUEST")]
@@ -176,8 +180,13 @@ fn boot_of(
 fn qemu_run(args: QemuArgs) -> anyhow::Result<()> {
     let target = target::resolve(&args.name)?;
     let arch = guest_arch(&target, args.arch)?;
-    for disk in &args.disks {
-        must_exist(disk)?;
+    let disks = args
+        .disks
+        .iter()
+        .map(|d| d.parse::<ExtraDisk>())
+        .collect::<Result<Vec<_>, _>>()?;
+    for disk in &disks {
+        disk.ensure()?;
     }
     let publish = args
         .publish
@@ -213,7 +222,7 @@ fn qemu_run(args: QemuArgs) -> anyhow::Result<()> {
         tpm: tpm.as_ref().map(|t| t.socket().to_path_buf()),
         mem_mib: args.mem,
         cpus: args.cpus,
-        disks: args.disks.clone(),
+        disks,
         publish,
     };
     let argv = qemu::args(&machine);

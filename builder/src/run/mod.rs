@@ -4,6 +4,7 @@
 
 pub mod accel;
 pub mod console;
+pub mod extra_disk;
 pub mod firmware;
 pub mod gpt;
 pub mod image;
@@ -72,6 +73,16 @@ pub enum RunError {
         found: &'static str,
         asked: &'static str,
     },
+    #[error("`--disk {spec}`: {why}; write FILE[,size=4G][,format=raw|qcow2]")]
+    BadDisk { spec: String, why: String },
+    #[error("the disk {path:?} does not exist; give a size to create it empty: --disk {}", disk_hint(.path))]
+    NoDisk { path: PathBuf },
+    #[error("cannot create the disk {path:?}; check the folder and free space")]
+    CreateDisk {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("`--publish {spec}` is not HOST:GUEST with two port numbers (optionally /tcp or /udp)")]
     BadPublish { spec: String },
     #[error("cannot start {program}; install it (Debian: {package}) or run `make deps`")]
@@ -111,6 +122,10 @@ pub enum RunError {
     },
 }
 
+fn disk_hint(path: &Path) -> String {
+    format!("{},size=1G", path.display())
+}
+
 impl Classify for RunError {
     fn class(&self) -> ErrorClass {
         match self {
@@ -122,12 +137,15 @@ impl Classify for RunError {
             | RunError::UnknownKernel { .. }
             | RunError::UnknownArch { .. }
             | RunError::WrongArch { .. }
-            | RunError::BadPublish { .. } => ErrorClass::User,
+            | RunError::BadPublish { .. }
+            | RunError::BadDisk { .. }
+            | RunError::NoDisk { .. } => ErrorClass::User,
             RunError::NoQemu { .. }
             | RunError::NoFirmware { .. }
             | RunError::NoSwtpm { .. }
             | RunError::Swtpm { .. }
             | RunError::WorkDir { .. }
+            | RunError::CreateDisk { .. }
             | RunError::Console { .. } => ErrorClass::Environment,
         }
     }

@@ -114,7 +114,7 @@ pub struct Machine {
     pub tpm: Option<PathBuf>,
     pub mem_mib: u32,
     pub cpus: u32,
-    pub disks: Vec<PathBuf>,
+    pub disks: Vec<super::extra_disk::ExtraDisk>,
     pub publish: Vec<Publish>,
 }
 
@@ -193,13 +193,10 @@ pub fn args(m: &Machine) -> Vec<String> {
     }
     push(&["-netdev", &netdev, "-device", "virtio-net-pci,netdev=net0"]);
     for (i, disk) in m.disks.iter().enumerate() {
-        let format = match disk.extension().and_then(|e| e.to_str()) {
-            Some("qcow2") => "qcow2",
-            _ => "raw",
-        };
         let drive = format!(
-            "if=virtio,index={i},format={format},file={}",
-            qemu_path(disk)
+            "if=virtio,index={i},format={},file={}",
+            disk.format.name(),
+            qemu_path(&disk.path)
         );
         push(&["-drive", &drive]);
     }

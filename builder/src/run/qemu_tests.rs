@@ -12,7 +12,10 @@ fn machine(arch: Arch) -> Machine {
         tpm: None,
         mem_mib: 1024,
         cpus: 2,
-        disks: vec!["data.qcow2".into(), "extra.img".into()],
+        disks: vec![
+            "data.qcow2".parse().expect("spec"),
+            "extra.img".parse().expect("spec"),
+        ],
         publish: vec![
             "8080:80".parse().expect("spec"),
             "5353:53/udp".parse().expect("spec"),

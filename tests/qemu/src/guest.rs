@@ -21,8 +21,9 @@ pub struct Options {
     pub limit: Duration,
     /// Give the guest a software TPM (`cairn run qemu --tpm`).
     pub tpm: bool,
-    /// Extra disks (`cairn run qemu --disk`), kept across boots.
-    pub disks: Vec<std::path::PathBuf>,
+    /// Extra disks as `cairn run qemu --disk` takes them
+    /// (`FILE[,size=N]`), kept across boots.
+    pub disks: Vec<String>,
 }
 
 impl Default for Options {

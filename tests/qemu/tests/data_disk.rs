@@ -1,5 +1,6 @@
 //! A data disk through the format and mount packages (x86_64,
-//! kernel+initrd): the first boot finds the disk blank, formats it, mounts
+//! kernel+initrd): `cairn run qemu --disk FILE,size=64M` creates it, the
+//! first boot finds it blank, formats it, mounts
 //! it for the whole system and writes a file; the second boot of the same
 //! disk leaves it alone and finds the file.
 
@@ -44,16 +45,15 @@ fn boot(options: &Options, built: &cairn_qemu_tests::Built) -> String {
 fn a_data_disk_is_formatted_once_and_keeps_its_files_across_reboots() {
     let built = build_config("data-disk", DATA, Arch::Amd64).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().expect("a temporary folder");
+    // `cairn run qemu` creates the missing disk, empty, at the size given.
     let disk = dir.path().join("data.img");
-    std::fs::File::create(&disk)
-        .and_then(|f| f.set_len(64 << 20))
-        .expect("a blank 64 MiB disk");
     let options = Options {
         limit: Duration::from_secs(400),
-        disks: vec![disk],
+        disks: vec![format!("{},size=64M", disk.display())],
         ..Options::default()
     };
     let first = boot(&options, &built);
+    assert_eq!(std::fs::metadata(&disk).map(|m| m.len()).ok(), Some(64 << 20));
     for marker in [
         "format: /dev/vda is blank; writing ext4",
         "onboot 000-format exited with status 0",
