@@ -370,7 +370,7 @@ services:\n  - name: web\n    image: app\n    capabilities.add: [CAP_SYS_ADMIN]\
         .iter()
         .map(|n| n["type"].as_str().expect("test step"))
         .collect();
-    assert_eq!(ns, ["network", "pid", "mount", "cgroup"]);
+    assert_eq!(ns, ["network", "pid", "mount"]);
     let runtime = json_at(t, "containers/services/web/runtime.json");
     assert_eq!(
         runtime["restart"],

@@ -131,6 +131,7 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     resolv_conf(sys);
     let system = system::load(sys);
     volumes::mount_all(sys, &system.volumes);
+    issue(sys);
     log(sys, "ready");
     let mut how = oneshot::run_all(sys, oneshot::ONBOOT);
     let mut services = services::Services::load(sys, &system);
@@ -144,6 +145,25 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     services.stop_all(sys);
     oneshot::run_all(sys, oneshot::ONSHUTDOWN);
     how
+}
+
+/// The banner, printed before the first container as LinuxKit's init does
+/// (scripts and tests wait for its `Welcome to LinuxKit`).
+pub const ISSUE: &str = "/etc/issue";
+/// More than any banner needs; a huge file is cut, not printed whole.
+const ISSUE_MAX: usize = 4096;
+
+fn issue(sys: &mut impl Sys) {
+    let Ok(text) = sys.read_file(ISSUE) else {
+        return;
+    };
+    let mut end = text.len().min(ISSUE_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    for line in text[..end].lines() {
+        sys.console(line);
+    }
 }
 
 /// mount(2)'s MS_SHARED and MS_REC, which rustix's MountFlags leaves out.

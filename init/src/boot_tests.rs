@@ -221,3 +221,23 @@ fn log_lines_carry_a_monotonic_timestamp() {
         ["[  1.234] cairn-init: hello", "[123.456] cairn-init: later"]
     );
 }
+
+#[test]
+fn the_banner_of_etc_issue_is_printed_before_the_first_container() {
+    let mut sys = Fake::with_signals(&[Signal::Usr2]);
+    sys.files
+        .insert("/etc/issue".into(), "\nWelcome to LinuxKit\n\n".into());
+    sys.dirs
+        .insert("/containers/onboot".into(), vec!["000-first".into()]);
+    run(&mut sys);
+    let banner = sys.lines.iter().position(|l| l == "Welcome to LinuxKit");
+    let onboot = sys
+        .lines
+        .iter()
+        .position(|l| l.contains("onboot 000-first starting"));
+    assert!(
+        matches!((banner, onboot), (Some(b), Some(o)) if b < o),
+        "{:#?}",
+        sys.lines
+    );
+}

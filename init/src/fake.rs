@@ -218,8 +218,8 @@ impl Sys for Fake {
         }
         Ok(Status::Code(0))
     }
-    fn spawn(&mut self, argv: &[&str], log: &str) -> io::Result<i32> {
-        self.call(format!("spawn {} > {log}", argv.join(" ")));
+    fn spawn(&mut self, argv: &[&str], stdout: &str, stderr: &str) -> io::Result<i32> {
+        self.call(format!("spawn {} > {stdout} 2> {stderr}", argv.join(" ")));
         Ok(77)
     }
     fn kill(&mut self, pid: i32, signal: i32) -> io::Result<()> {

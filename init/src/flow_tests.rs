@@ -252,3 +252,39 @@ fn restart_policies_decide_on_the_exit_status() {
         (When::Always, Some("sometimes"))
     );
 }
+
+#[test]
+fn runtime_config_toml_adds_containerds_options_and_sends_its_output() {
+    let mut sys = system_with_containers();
+    sys.files.insert(
+        "/etc/containerd/runtime-config.toml".into(),
+        "cliopts = \"--log-level debug\"\nstderr = \"/var/log/containerd-err.log\"\nstdout = \"stdout\"\n"
+            .into(),
+    );
+    sys.signals.push_back(Signal::Usr2);
+    run(&mut sys);
+    assert_eq!(
+        sys.calls_starting("spawn "),
+        [
+            "spawn /usr/bin/containerd --config /run/cairn/containerd.toml --log-level debug > /dev/console 2> /var/log/containerd-err.log"
+        ]
+    );
+}
+
+#[test]
+fn a_broken_runtime_config_toml_is_a_warning_and_containerd_starts_as_usual() {
+    let mut sys = system_with_containers();
+    sys.files.insert(
+        "/etc/containerd/runtime-config.toml".into(),
+        "stdout = \"somewhere\"\n".into(),
+    );
+    sys.signals.push_back(Signal::Usr2);
+    run(&mut sys);
+    assert!(sys.logged("warning: /etc/containerd/runtime-config.toml: line 1"));
+    assert_eq!(
+        sys.calls_starting("spawn "),
+        [
+            "spawn /usr/bin/containerd --config /run/cairn/containerd.toml > /var/log/containerd.log 2> /var/log/containerd.log"
+        ]
+    );
+}

@@ -186,15 +186,21 @@ impl Sys for Linux {
         Ok(status(s))
     }
 
-    fn spawn(&mut self, argv: &[&str], log: &str) -> io::Result<i32> {
+    fn spawn(&mut self, argv: &[&str], stdout: &str, stderr: &str) -> io::Result<i32> {
         let (program, args) = argv.split_first().ok_or(io::ErrorKind::InvalidInput)?;
-        let out = OpenOptions::new().create(true).append(true).open(log)?;
+        let open = |path: &str| OpenOptions::new().create(true).append(true).open(path);
+        let out = open(stdout)?;
+        let err = if stderr == stdout {
+            out.try_clone()?
+        } else {
+            open(stderr)?
+        };
         let child = Command::new(program)
             .args(args)
             .env("PATH", PATH)
             .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
+            .stdout(out)
+            .stderr(err)
             .spawn()?;
         // Reaped by `reap` with every other child; dropping a Child does not wait.
         Ok(i32::try_from(child.id()).unwrap_or(-1))

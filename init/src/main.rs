@@ -8,6 +8,7 @@
 
 mod boot;
 mod containerd;
+mod containerd_opts;
 mod disk;
 mod disk_args;
 mod disk_find;

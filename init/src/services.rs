@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::boot::{log, signal_stop};
+use crate::containerd_opts::{self, RuntimeConfig};
 use crate::prepare;
 use crate::restart::{Backoff, Policy};
 use crate::runtime::Runtime;
@@ -180,7 +181,25 @@ impl Services {
             log(sys, &format!("warning: cannot write {CONFIG}: {e}"));
         }
         let _ = sys.mkdir("/var/log");
-        let pid = match sys.spawn(&[CONTAINERD, "--config", config], CONTAINERD_LOG) {
+        let opts = match sys.read_file(containerd_opts::PATH) {
+            Err(_) => RuntimeConfig::default(),
+            Ok(text) => containerd_opts::parse(&text).unwrap_or_else(|e| {
+                log(
+                    sys,
+                    &format!(
+                        "warning: {}: {e}; starting containerd as usual",
+                        containerd_opts::PATH
+                    ),
+                );
+                RuntimeConfig::default()
+            }),
+        };
+        let args = opts.args(config);
+        let mut argv = vec![CONTAINERD];
+        argv.extend(args.iter().map(String::as_str));
+        let stdout = opts.stdout.as_deref().unwrap_or(CONTAINERD_LOG);
+        let stderr = opts.stderr.as_deref().unwrap_or(CONTAINERD_LOG);
+        let pid = match sys.spawn(&argv, stdout, stderr) {
             Ok(pid) => pid,
             Err(e) => {
                 log(
@@ -193,7 +212,15 @@ impl Services {
         self.containerd = Some(pid);
         log(
             sys,
-            &format!("containerd started (pid {pid}, config {config}, log {CONTAINERD_LOG})"),
+            &format!(
+                "containerd started (pid {pid}, {}, output {stdout}{})",
+                args.join(" "),
+                if stderr == stdout {
+                    String::new()
+                } else {
+                    format!(", errors {stderr}")
+                }
+            ),
         );
         let end = sys.uptime() + READY_TIMEOUT;
         loop {

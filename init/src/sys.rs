@@ -150,8 +150,9 @@ pub trait Sys {
 
     /// Runs a program to completion, its stdio on the console.
     fn run(&mut self, argv: &[&str]) -> io::Result<Status>;
-    /// Starts a program in the background, its output appended to `log`.
-    fn spawn(&mut self, argv: &[&str], log: &str) -> io::Result<i32>;
+    /// Starts a program in the background, its stdout and stderr appended
+    /// to those files (the same file for both is one open file).
+    fn spawn(&mut self, argv: &[&str], stdout: &str, stderr: &str) -> io::Result<i32>;
     /// kill(2); pid -1 is every process but PID 1.
     fn kill(&mut self, pid: i32, signal: i32) -> io::Result<()>;
     /// Blocks until a signal arrives or `timeout` passes (None: forever).

@@ -240,8 +240,10 @@ fn ns(typ: LinuxNamespaceType, path: &str) -> Option<LinuxNamespace> {
     b.build().ok()
 }
 
-/// net, ipc, uts and user default to the host's; pid, mount and cgroup are
-/// always new (pid unless `host`).
+/// net, ipc, uts and user default to the host's; pid (unless `host`) and
+/// mount are always new. No cgroup namespace, as LinuxKit: a container sees
+/// the host's cgroup hierarchy (read-only unless it binds it), so the
+/// directories of `runtime.cgroups` are visible in it.
 pub fn namespaces(yaml: &Image, label: &Image) -> Vec<LinuxNamespace> {
     let value = |l: &Option<String>, y: &Option<String>, default: &str| {
         [y, l]
@@ -276,7 +278,6 @@ pub fn namespaces(yaml: &Image, label: &Image) -> Vec<LinuxNamespace> {
         out.extend(ns(typ, path));
     }
     out.extend(ns(LinuxNamespaceType::Mount, ""));
-    out.extend(ns(LinuxNamespaceType::Cgroup, ""));
     out
 }
 

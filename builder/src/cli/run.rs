@@ -56,7 +56,7 @@ pub struct QemuArgs {
     pub cpus: u32,
     /// Attach FILE as an extra virtio disk (/dev/vda, /dev/vdb, ... after
     /// the boot disk): raw, or qcow2 by extension or `format=qcow2`. With
-    /// `size=` (4G, 512M; a bare number is MiB) a missing FILE is created
+    /// `size=` (4G, 512M; a bare number is GiB, as in LinuxKit) a missing FILE is created
     /// empty, so a data disk lasts across boots. LinuxKit's
     /// `file=FILE,size=N` is read too. Repeatable.
     #[arg(long = "disk", value_name = "FILE[,size=N][,format=F]")]

@@ -61,12 +61,12 @@ impl std::str::FromStr for ExtraDisk {
     }
 }
 
-/// `512M`, `4G`, `1T`, `65536K` (binary units); a plain number is MiB, as
+/// `512M`, `4G`, `1T`, `65536K` (binary units); a plain number is GiB, as
 /// LinuxKit reads it. At least 1 MiB, rounded up to whole MiB.
 fn parse_size(text: &str) -> Option<u64> {
     let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((at, _)) => text.split_at(at),
-        None => (text, "M"),
+        None => (text, "G"),
     };
     let n: u64 = digits.parse().ok()?;
     let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
@@ -135,8 +135,8 @@ mod tests {
             (d.path.to_str(), d.size, d.format),
             (Some("data.img"), Some(1 << 30), DiskFormat::Raw)
         );
-        let d: ExtraDisk = "file=x.qcow2,size=512".parse().unwrap();
-        assert_eq!((d.size, d.format), (Some(512 << 20), DiskFormat::Qcow2));
+        let d: ExtraDisk = "file=x.qcow2,size=2".parse().unwrap();
+        assert_eq!((d.size, d.format), (Some(2 << 30), DiskFormat::Qcow2));
         let d: ExtraDisk = "x,format=qcow2".parse().unwrap();
         assert_eq!((d.size, d.format), (None, DiskFormat::Qcow2));
     }
@@ -155,10 +155,10 @@ mod tests {
     }
 
     #[test]
-    fn sizes_are_binary_and_a_bare_number_is_mib() {
+    fn sizes_are_binary_and_a_bare_number_is_gib() {
         assert_eq!(parse_size("4G"), Some(4 << 30));
         assert_eq!(parse_size("64MiB"), Some(64 << 20));
-        assert_eq!(parse_size("100"), Some(100 << 20));
+        assert_eq!(parse_size("100"), Some(100 << 30));
         assert_eq!(parse_size("1536K"), Some(2 << 20));
         assert_eq!(parse_size("0"), None);
         assert_eq!(parse_size("99999999999T"), None);

@@ -53,7 +53,10 @@ fn a_data_disk_is_formatted_once_and_keeps_its_files_across_reboots() {
         ..Options::default()
     };
     let first = boot(&options, &built);
-    assert_eq!(std::fs::metadata(&disk).map(|m| m.len()).ok(), Some(64 << 20));
+    assert_eq!(
+        std::fs::metadata(&disk).map(|m| m.len()).ok(),
+        Some(64 << 20)
+    );
     for marker in [
         "format: /dev/vda is blank; writing ext4",
         "onboot 000-format exited with status 0",
