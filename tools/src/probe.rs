@@ -3,8 +3,9 @@
 //! blkid look for. The format package runs this before mkfs so a disk is
 //! formatted once, never again on a later boot.
 
-/// How many bytes from the start of a device the signatures below need.
-pub const PROBE_LEN: usize = 0x10040 + 8;
+/// How many bytes from the start of a device the signatures and labels
+/// below need (btrfs keeps its superblock at 64 KiB).
+pub const PROBE_LEN: usize = 0x10000 + 0x12b + 256;
 
 /// What was found, as blkid would name it.
 pub fn identify(head: &[u8]) -> Option<&'static str> {
@@ -47,9 +48,78 @@ pub fn identify(head: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// A file system's kind as `mount -t` names it, its label and its UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSystem {
+    pub kind: &'static str,
+    pub label: String,
+    pub uuid: String,
+}
+
+/// The file system at the start of a device (not a partition table), with
+/// its label and UUID where the format has them.
+pub fn file_system(head: &[u8]) -> Option<FileSystem> {
+    let field = |at: usize, len: usize| head.get(at..at + len).unwrap_or_default();
+    let (kind, label, uuid) = match identify(head)? {
+        "ext2/3/4" => {
+            // Without the journal feature it is ext2; ext4 mounts both.
+            (
+                "ext4",
+                text(field(1024 + 120, 16)),
+                dashed(field(1024 + 104, 16)),
+            )
+        }
+        "xfs" => ("xfs", text(field(108, 12)), dashed(field(32, 16))),
+        "btrfs" => (
+            "btrfs",
+            text(field(0x10000 + 0x12b, 256)),
+            dashed(field(0x10000 + 0x20, 16)),
+        ),
+        "vfat" => {
+            let fat32 = head.get(0x52..0x5a) == Some(b"FAT32   ");
+            let (l, id) = if fat32 { (0x47, 0x43) } else { (0x2b, 0x27) };
+            let id = field(id, 4);
+            let uuid = if id.len() == 4 {
+                format!("{:02X}{:02X}-{:02X}{:02X}", id[3], id[2], id[1], id[0])
+            } else {
+                String::new()
+            };
+            ("vfat", text(field(l, 11)), uuid)
+        }
+        "squashfs" => ("squashfs", String::new(), String::new()),
+        _ => return None,
+    };
+    Some(FileSystem { kind, label, uuid })
+}
+
+/// A label field: up to the first NUL, trailing spaces dropped, and only if
+/// it is text (a label is matched against what a user typed).
+fn text(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    std::str::from_utf8(&bytes[..end])
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_default()
+}
+
+/// 16 bytes as a UUID in the usual 8-4-4-4-12 form; all zeros is none.
+fn dashed(bytes: &[u8]) -> String {
+    if bytes.len() != 16 || bytes.iter().all(|&b| b == 0) {
+        return String::new();
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{PROBE_LEN, identify};
+    use super::{PROBE_LEN, file_system, identify};
 
     fn with(offset: usize, magic: &[u8]) -> Vec<u8> {
         let mut head = vec![0u8; PROBE_LEN];
@@ -84,13 +154,24 @@ mod tests {
         let file = dir.with_extension("img");
         std::fs::write(&file, vec![0u8; 8 << 20]).unwrap();
         let ok = std::process::Command::new("mkfs.ext4")
-            .args(["-q", "-F"])
+            .args([
+                "-q",
+                "-F",
+                "-L",
+                "DATA",
+                "-U",
+                "6f1c2b3a-0d4e-4f5a-8b9c-0123456789ab",
+            ])
             .arg(&file)
             .status()
             .is_ok_and(|s| s.success());
         if ok {
             let bytes = std::fs::read(&file).unwrap();
             assert_eq!(identify(&bytes[..PROBE_LEN]), Some("ext2/3/4"));
+            let fs = file_system(&bytes[..PROBE_LEN]).unwrap();
+            assert_eq!(fs.kind, "ext4");
+            assert_eq!(fs.label, "DATA");
+            assert_eq!(fs.uuid, "6f1c2b3a-0d4e-4f5a-8b9c-0123456789ab");
         }
         let _ = std::fs::remove_file(&file);
         assert!(ok, "mkfs.ext4 (e2fsprogs) is on the host");

@@ -1,8 +1,9 @@
-//! A data disk through the format and mount packages (x86_64,
-//! kernel+initrd): `cairn run qemu --disk FILE,size=64M` creates it, the
-//! first boot finds it blank, formats it, mounts
-//! it for the whole system and writes a file; the second boot of the same
-//! disk leaves it alone and finds the file.
+//! Data disks through the format and mount packages with LinuxKit's
+//! interfaces (x86_64, kernel+initrd): `cairn run qemu --disk FILE,size=N`
+//! creates two blank disks; the first boot partitions and formats one by
+//! name (dos, ext4, a label) and the other as the first blank disk (gpt,
+//! xfs), mounts them by label and as the first free partition, and writes a
+//! file on each; the second boot leaves both alone and finds the files.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use cairn_qemu_tests::{Arch, Guest, Options, build_config};
 const DATA: &str = r#"kernel:
   image: cairn/kernel:latest
   cmdline: "console=ttyS0"
+  modules: [xfs]
 init:
   - cairn/init:latest
   - cairn/runc:latest
@@ -18,17 +20,21 @@ init:
 onboot:
   - name: format
     image: cairn/format:latest
-    command: ["/usr/local/bin/format", "/dev/vda"]
+    command: ["/usr/bin/format", "-type", "ext4", "-label", "DATA", "/dev/vda"]
+  - name: format-any
+    image: cairn/format:latest
+    command: ["/usr/bin/format", "-type", "xfs", "-partition", "gpt"]
   - name: mount
     image: cairn/mount:latest
-    command: ["/bin/mount", "-t", "ext4", "/dev/vda", "/var/lib/data"]
-    runtime:
-      mkdir: ["/var/lib/data"]
+    command: ["/usr/bin/mountie", "-label", "DATA", "/var/lib/data"]
+  - name: mount-any
+    image: cairn/mount:latest
+    command: ["/usr/bin/mountie", "/var/lib/scratch"]
 services:
   - name: keeper
     image: cairn/busybox:latest
-    binds: ["/var/lib/data:/data", "/run/cairn/request:/run/cairn/request"]
-    command: ["/bin/busybox", "sh", "-c", "if [ -f /data/note ]; then echo found-$(cat /data/note); else echo kept-across-reboots > /data/note && sync && echo wrote-the-note; fi; touch /run/cairn/request/poweroff; sleep 60"]
+    binds: ["/var/lib:/var/lib", "/run/cairn/request:/run/cairn/request"]
+    command: ["/bin/busybox", "sh", "-c", "if [ -f /var/lib/data/note ]; then echo found-$(cat /var/lib/data/note)-$(cat /var/lib/scratch/note); else echo kept > /var/lib/data/note && echo also-kept > /var/lib/scratch/note && sync && echo wrote-the-notes; fi; touch /run/cairn/request/poweroff; sleep 60"]
 "#;
 
 fn boot(options: &Options, built: &cairn_qemu_tests::Built) -> String {
@@ -45,11 +51,17 @@ fn boot(options: &Options, built: &cairn_qemu_tests::Built) -> String {
 fn a_data_disk_is_formatted_once_and_keeps_its_files_across_reboots() {
     let built = build_config("data-disk", DATA, Arch::Amd64).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().expect("a temporary folder");
-    // `cairn run qemu` creates the missing disk, empty, at the size given.
-    let disk = dir.path().join("data.img");
+    // `cairn run qemu` creates the missing disks, empty, at the size given.
+    let (disk, scratch) = (
+        dir.path().join("data.img"),
+        dir.path().join("scratch.qcow2"),
+    );
     let options = Options {
         limit: Duration::from_secs(400),
-        disks: vec![format!("{},size=64M", disk.display())],
+        disks: vec![
+            format!("{},size=64M", disk.display()),
+            format!("{},size=1G", scratch.display()),
+        ],
         ..Options::default()
     };
     let first = boot(&options, &built);
@@ -58,20 +70,24 @@ fn a_data_disk_is_formatted_once_and_keeps_its_files_across_reboots() {
         Some(64 << 20)
     );
     for marker in [
-        "format: /dev/vda is blank; writing ext4",
-        "onboot 000-format exited with status 0",
-        "onboot 001-mount exited with status 0",
-        "wrote-the-note",
+        "format: /dev/vda: one dos partition over 64 MiB",
+        "format: /dev/vda1 is ext4 labelled DATA",
+        "format: /dev/vdb: one gpt partition over 1024 MiB",
+        "format: /dev/vdb1 is xfs",
+        "mountie: mounted /dev/vda1 (ext4, label DATA) on /var/lib/data",
+        "mountie: mounted /dev/vdb1 (xfs) on /var/lib/scratch",
+        "wrote-the-notes",
     ] {
         assert!(first.contains(marker), "{marker:?} missing in:\n{first}");
     }
     let second = boot(&options, &built);
     for marker in [
-        "format: /dev/vda already holds data; left alone",
-        "onboot 001-mount exited with status 0",
-        "found-kept-across-reboots",
+        "format: /dev/vda already holds an MBR partition table; left alone",
+        "format: no blank disk found; nothing formatted",
+        "mountie: mounted /dev/vda1 (ext4, label DATA) on /var/lib/data",
+        "found-kept-also-kept",
     ] {
         assert!(second.contains(marker), "{marker:?} missing in:\n{second}");
     }
-    assert!(!second.contains("writing ext4"), "{second}");
+    assert!(!second.contains("partition over"), "{second}");
 }
