@@ -261,3 +261,55 @@ fn predict_refuses_a_file_that_is_no_image() {
         .code(1)
         .stderr(predicate::str::contains("neither a UKI nor a GPT disk"));
 }
+
+#[test]
+fn kernel_squashfs_writes_a_verified_root_image_and_a_command_line_that_finds_it() {
+    let env = Env::new();
+    let config = system(&env);
+    for out in ["out", "again"] {
+        env.cairn()
+            .args(["build", "--offline", "-f", "kernel+squashfs", "-o", out])
+            .arg(&config)
+            .assert()
+            .success();
+    }
+    for f in [
+        "system-kernel",
+        "system-initrd.img",
+        "system-cmdline",
+        "system-squashfs.img",
+    ] {
+        let (a, b) = (
+            env.path(&format!("out/{f}")),
+            env.path(&format!("again/{f}")),
+        );
+        assert_eq!(
+            std::fs::read(&a).expect("output"),
+            std::fs::read(&b).expect("output"),
+            "{f} differs"
+        );
+    }
+    let cmdline = std::fs::read_to_string(env.path("out/system-cmdline")).expect("cmdline");
+    assert!(cmdline.contains(" cairn.root=disk "), "{cmdline}");
+    let image = env.path("out/system-squashfs.img");
+    let listing = tool(Command::new("unsquashfs").arg("-l").arg(&image));
+    assert!(listing.contains("squashfs-root/etc/motd"), "{listing}");
+    let verity: Vec<&str> = word(&cmdline, "cairn.verity=").split(',').collect();
+    let data_blocks: u64 = verity[0].parse().expect("data blocks");
+    tool(
+        Command::new("veritysetup")
+            .args(["verify", &format!("--hash-offset={}", data_blocks * 4096)])
+            .arg(&image)
+            .arg(&image)
+            .arg(word(&cmdline, "roothash=")),
+    );
+    // The initrd is a disk's small one: the init, not the root's files.
+    let listing = tool(
+        Command::new("sh")
+            .arg("-c")
+            .arg("zcat \"$0\" | cpio -t")
+            .arg(env.path("out/system-initrd.img")),
+    );
+    assert!(listing.contains("sbin/init"), "{listing}");
+    assert!(!listing.contains("etc/motd"), "{listing}");
+}

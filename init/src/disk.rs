@@ -10,9 +10,8 @@ use cairn_boot::measure::{Event, PCR, Phase};
 use rustix::mount::MountFlags;
 
 use crate::boot::log;
-use crate::disk_args::{ArgsError, BLOCK, DiskArgs};
+use crate::disk_args::{ArgsError, BLOCK, DiskArgs, RootAt};
 use crate::disk_find::{Partition, wait_for_root};
-use crate::gpt_scan::Guid;
 use crate::measure_boot::{self, BundleError, Measurer};
 use crate::stage1;
 use crate::sys::{Mount, Shutdown, Sys};
@@ -37,11 +36,11 @@ pub enum DiskError {
     #[error(transparent)]
     Args(#[from] ArgsError),
     #[error(
-        "no disk has a GPT partition with PARTUUID {partuuid} after {secs} s (seen: {seen}); \
+        "no disk has {root} after {secs} s (seen: {seen}); \
          check that the disk is attached and its driver is in /etc/cairn/modules"
     )]
     RootNotFound {
-        partuuid: Guid,
+        root: RootAt,
         secs: u64,
         seen: String,
     },
@@ -121,11 +120,12 @@ fn boot_steps(sys: &mut impl Sys, args: &DiskArgs) -> Result<std::convert::Infal
     let mut measurer = Measurer::open(sys);
     measurer.extend(sys, &Event::Phase(Phase::EnterInitrd));
 
-    let root = wait_for_root(sys, &args.partuuid)?;
-    log(
-        sys,
-        &format!("root: /dev/{} (PARTUUID {})", root.name, args.partuuid),
-    );
+    let root = wait_for_root(sys, &args.root)?;
+    let how = match args.root {
+        RootAt::Partuuid(g) => format!("PARTUUID {g}"),
+        RootAt::WholeDisk => "the whole disk".to_string(),
+    };
+    log(sys, &format!("root: /dev/{} ({how})", root.name));
     let node = verity_device(sys, args, &root)?;
     verify(sys, &node, args.data_bytes())?;
 

@@ -7,11 +7,31 @@ use crate::gpt_scan::Guid;
 /// dm-verity data and hash block size: the builder writes 4096 for both.
 pub const BLOCK: u64 = 4096;
 
+/// Where the verified root is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootAt {
+    /// The GPT partition with this unique GUID (`cairn.root=PARTUUID=...`).
+    Partuuid(Guid),
+    /// The first whole disk that starts with a squashfs
+    /// (`cairn.root=disk`): the kernel+squashfs format's image attached as
+    /// a disk of its own.
+    WholeDisk,
+}
+
+impl std::fmt::Display for RootAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RootAt::Partuuid(g) => write!(f, "a GPT partition with PARTUUID {g}"),
+            RootAt::WholeDisk => f.write_str("a squashfs at its start"),
+        }
+    }
+}
+
 /// What a disk boot needs from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskArgs {
-    /// The root partition's GPT unique GUID.
-    pub partuuid: Guid,
+    /// Where the root image (squashfs, then its hash tree) is.
+    pub root: RootAt,
     /// The dm-verity root hash, lowercase hex.
     pub roothash: String,
     /// 4096-byte blocks of the squashfs image the hash tree covers.
@@ -66,10 +86,19 @@ impl DiskArgs {
         verity: Option<&str>,
     ) -> Result<DiskArgs, ArgsError> {
         let word = format!("cairn.root={root}");
-        let uuid = root
-            .strip_prefix("PARTUUID=")
-            .ok_or_else(|| bad(&word, "only PARTUUID=<GPT unique GUID> is supported"))?;
-        let partuuid = Guid::parse(uuid).ok_or_else(|| bad(&word, "the PARTUUID is not a GUID"))?;
+        let root = if root == "disk" {
+            RootAt::WholeDisk
+        } else {
+            let uuid = root.strip_prefix("PARTUUID=").ok_or_else(|| {
+                bad(
+                    &word,
+                    "use PARTUUID=<GPT unique GUID>, or disk for a whole disk",
+                )
+            })?;
+            RootAt::Partuuid(
+                Guid::parse(uuid).ok_or_else(|| bad(&word, "the PARTUUID is not a GUID"))?,
+            )
+        };
         let roothash = roothash.ok_or_else(|| bad("roothash=", "missing"))?;
         if roothash.len() != 64 || !is_hex(roothash) {
             return Err(bad(
@@ -97,7 +126,7 @@ impl DiskArgs {
             return Err(bad(&word, "the salt is not hex (or - for none)"));
         }
         Ok(DiskArgs {
-            partuuid,
+            root,
             roothash: roothash.to_ascii_lowercase(),
             data_blocks,
             hash_start,
@@ -147,7 +176,10 @@ mod tests {
         let args = DiskArgs::from_cmdline(&line("10496,10497,00ff"))
             .expect("disk boot")
             .expect("valid");
-        assert_eq!(args.partuuid.to_string(), UUID);
+        assert_eq!(
+            args.root.to_string(),
+            format!("a GPT partition with PARTUUID {UUID}")
+        );
         assert_eq!(
             args.verity_target("254:2").to_string(),
             format!("0 83968 verity 1 254:2 254:2 4096 4096 10496 10497 sha256 {HASH} 00ff")
@@ -189,5 +221,12 @@ mod tests {
         assert!(DiskArgs::from_cmdline(label).expect("disk").is_err());
         let short = format!("cairn.root=PARTUUID={UUID} roothash=abcd cairn.verity=1,2,-");
         assert!(DiskArgs::from_cmdline(&short).expect("disk").is_err());
+    }
+
+    #[test]
+    fn cairn_root_disk_means_a_whole_disk_holding_the_squashfs() {
+        let word = format!("cairn.root=disk roothash={HASH} cairn.verity=10,11,-");
+        let args = DiskArgs::from_cmdline(&word).expect("disk").expect("valid");
+        assert_eq!(args.root, RootAt::WholeDisk);
     }
 }

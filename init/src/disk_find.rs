@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::boot::log;
 use crate::disk::{DiskError, POLL};
+use crate::disk_args::RootAt;
 use crate::gpt_scan::{self, Guid, ScanError};
 use crate::sys::Sys;
 
@@ -24,18 +25,18 @@ pub struct Partition {
     pub dev: String,
 }
 
-/// Polls the block devices until one holds the partition.
-pub fn wait_for_root(sys: &mut impl Sys, partuuid: &Guid) -> Result<Partition, DiskError> {
+/// Polls the block devices until one holds the root.
+pub fn wait_for_root(sys: &mut impl Sys, root: &RootAt) -> Result<Partition, DiskError> {
     let start = sys.uptime();
     let mut said = false;
     loop {
-        let (found, seen) = scan(sys, partuuid);
+        let (found, seen) = scan(sys, root);
         if let Some(p) = found {
             return Ok(p);
         }
         if sys.uptime().saturating_sub(start) >= ROOT_WAIT {
             return Err(DiskError::RootNotFound {
-                partuuid: *partuuid,
+                root: *root,
                 secs: ROOT_WAIT.as_secs(),
                 seen: if seen.is_empty() {
                     "no block devices".into()
@@ -48,7 +49,7 @@ pub fn wait_for_root(sys: &mut impl Sys, partuuid: &Guid) -> Result<Partition, D
             log(
                 sys,
                 &format!(
-                    "waiting up to {} s for the root partition PARTUUID={partuuid}",
+                    "waiting up to {} s for a disk with {root}",
                     ROOT_WAIT.as_secs()
                 ),
             );
@@ -60,7 +61,7 @@ pub fn wait_for_root(sys: &mut impl Sys, partuuid: &Guid) -> Result<Partition, D
 
 /// Looks at every whole disk once; returns the partition and, for the
 /// error message, what each disk held.
-fn scan(sys: &mut impl Sys, partuuid: &Guid) -> (Option<Partition>, Vec<String>) {
+fn scan(sys: &mut impl Sys, root: &RootAt) -> (Option<Partition>, Vec<String>) {
     let mut seen = Vec::new();
     for disk in sys.list_dir(SYS_BLOCK).unwrap_or_default() {
         let base = format!("{SYS_BLOCK}/{disk}");
@@ -71,6 +72,21 @@ fn scan(sys: &mut impl Sys, partuuid: &Guid) -> (Option<Partition>, Vec<String>)
         if size.trim() == "0" {
             continue;
         }
+        let partuuid = match root {
+            RootAt::Partuuid(p) => p,
+            RootAt::WholeDisk => {
+                let mut magic = [0u8; 4];
+                match read_exact(sys, &format!("/dev/{disk}"), 0, &mut magic) {
+                    Ok(()) if &magic == b"hsqs" => match whole(sys, &disk) {
+                        Some(p) => return (Some(p), seen),
+                        None => seen.push(format!("{disk}: no dev number in sysfs")),
+                    },
+                    Ok(()) => seen.push(format!("{disk}: no squashfs at its start")),
+                    Err(e) => seen.push(format!("{disk}: {e}")),
+                }
+                continue;
+            }
+        };
         match number_on_disk(sys, &disk, partuuid) {
             Ok(Some(number)) => match partition_named(sys, &disk, number) {
                 Some(p) => return (Some(p), seen),
@@ -111,6 +127,15 @@ fn read_exact(sys: &mut impl Sys, path: &str, offset: u64, buf: &mut [u8]) -> io
         done += n;
     }
     Ok(())
+}
+
+/// A whole disk as the root device.
+fn whole(sys: &mut impl Sys, disk: &str) -> Option<Partition> {
+    let dev = sys.read_file(&format!("{SYS_BLOCK}/{disk}/dev")).ok()?;
+    Some(Partition {
+        name: disk.to_string(),
+        dev: dev.trim().to_string(),
+    })
 }
 
 /// Partition `number` of `disk` as sysfs names it: `vda2`, `nvme0n1p2`,

@@ -315,3 +315,39 @@ fn a_tmpfs_root_without_a_measurement_log_extends_nothing() {
     assert!(!sys.files.contains_key("/run/cairn/ready"));
     assert!(sys.position("mount tmpfs /run mode=0755").is_some());
 }
+
+#[test]
+fn cairn_root_disk_takes_the_whole_disk_that_starts_with_a_squashfs() {
+    let mut sys = disk_system("vda", "vda2");
+    sys.files.insert(
+        "/proc/cmdline".into(),
+        format!(
+            "console=ttyS0 cairn.root=disk roothash={HASH} cairn.verity={BLOCKS},{},-\n",
+            BLOCKS + 1
+        ),
+    );
+    // vda is the GPT disk; vdb is the kernel+squashfs image.
+    let block = "/sys/class/block";
+    sys.dirs.get_mut(block).expect("sysfs").push("vdb".into());
+    sys.files
+        .insert(format!("{block}/vdb/size"), "8192\n".into());
+    sys.files
+        .insert(format!("{block}/vdb/dev"), "254:16\n".into());
+    let mut image = vec![0u8; 8192 * 512];
+    image[..4].copy_from_slice(b"hsqs");
+    sys.blocks.insert("/dev/vdb".into(), image);
+    sys.signals.push_back(Signal::Usr2);
+    run(&mut sys);
+    assert!(
+        sys.logged("root: /dev/vdb (the whole disk)"),
+        "{:#?}",
+        sys.lines
+    );
+    let created = sys.calls_starting("dm_create");
+    assert!(
+        created
+            .iter()
+            .any(|c| c.contains("1 254:16 254:16 4096 4096")),
+        "{created:?}"
+    );
+}

@@ -140,6 +140,7 @@ fn boot_of(
             kernel,
             initrd,
             cmdline,
+            ..
         } => {
             must_exist(&initrd)?;
             let text = std::fs::read_to_string(&cmdline).map_err(|source| RunError::Missing {
@@ -180,11 +181,27 @@ fn boot_of(
 fn qemu_run(args: QemuArgs) -> anyhow::Result<()> {
     let target = target::resolve(&args.name)?;
     let arch = guest_arch(&target, args.arch)?;
-    let disks = args
+    let mut disks = args
         .disks
         .iter()
         .map(|d| d.parse::<ExtraDisk>())
         .collect::<Result<Vec<_>, _>>()?;
+    // A kernel+squashfs root comes first, so the user's disks keep their names.
+    if let Target::Kernel {
+        squashfs: Some(image),
+        ..
+    } = &target
+    {
+        disks.insert(
+            0,
+            ExtraDisk {
+                path: image.clone(),
+                size: None,
+                format: DiskFormat::Raw,
+                read_only: true,
+            },
+        );
+    }
     for disk in &disks {
         disk.ensure()?;
     }

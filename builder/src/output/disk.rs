@@ -82,6 +82,41 @@ fn tree_salt(tree: &crate::fstree::Tree) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// A root image written: the squashfs, then its dm-verity hash area.
+#[derive(Debug, Clone)]
+pub struct RootImage {
+    /// Bytes from the squashfs's start to the hash area's end.
+    pub size: u64,
+    pub params: verity::Params,
+}
+
+/// Writes the root filesystem as squashfs at `offset` of `file` and its
+/// dm-verity hash area right after it: the root of a disk and the
+/// kernel+squashfs format's image alike.
+pub fn write_root(
+    req: &Request,
+    file: &File,
+    offset: u64,
+    path: &std::path::Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RootImage, OutputError> {
+    let (_, squashfs_size) = rootfs::write_squashfs(
+        Window::new(file, offset),
+        req.rootfs,
+        req.mtime,
+        path,
+        progress,
+    )?;
+    let mut hash_area = Window::new(file, offset + squashfs_size);
+    let salt = tree_salt(req.rootfs);
+    let params = verity::build_with_salt(file, offset, squashfs_size, &salt, &mut hash_area)
+        .map_err(image_err("dm-verity hash tree", path))?;
+    Ok(RootImage {
+        size: squashfs_size + hash_area.written_end(),
+        params,
+    })
+}
+
 /// What a written disk holds, for the build summary and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskInfo {
@@ -116,18 +151,8 @@ pub fn write_disk(
     let esp_size = round_up(fat::partition_size(uki_estimate, 1), MIB);
     let root_start = esp_start + esp_size;
 
-    let (_, squashfs_size) = rootfs::write_squashfs(
-        Window::new(file, root_start),
-        req.rootfs,
-        req.mtime,
-        path,
-        progress,
-    )?;
-    let mut hash_area = Window::new(file, root_start + squashfs_size);
-    let salt = tree_salt(req.rootfs);
-    let params = verity::build_with_salt(file, root_start, squashfs_size, &salt, &mut hash_area)
-        .map_err(image_err("dm-verity hash tree", path))?;
-    let root_size = round_up(squashfs_size + hash_area.written_end(), MIB);
+    let root = write_root(req, file, root_start, path, progress)?;
+    let (params, root_size) = (root.params, round_up(root.size, MIB));
     let root_hash = hex::encode(params.root_hash);
     let root_guid = gpt::guid_from(&[b"cairn root partition", &params.root_hash]);
     let cmdline = format!(

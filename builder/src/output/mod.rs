@@ -12,6 +12,7 @@ pub mod compress;
 pub mod disk;
 pub mod initrd;
 pub mod inspect;
+pub mod kernel_squashfs;
 pub mod plan;
 pub mod rootfs;
 pub mod uki;
@@ -38,6 +39,11 @@ pub enum Format {
     KernelInitrd,
     /// The root filesystem as a compressed squashfs (NAME.squashfs).
     Squashfs,
+    /// NAME-kernel, NAME-initrd.img (the init and modules only),
+    /// NAME-cmdline and NAME-squashfs.img: the root as a dm-verity
+    /// protected squashfs image to attach as a disk, as LinuxKit names them.
+    #[value(name = "kernel+squashfs")]
+    KernelSquashfs,
     /// A unified kernel image (NAME.efi): systemd-stub with the kernel, the
     /// whole root filesystem as its initrd, and the command line; boots from
     /// UEFI firmware alone.
@@ -57,6 +63,7 @@ impl Format {
             Format::Tar => "tar",
             Format::KernelInitrd => "kernel+initrd",
             Format::Squashfs => "squashfs",
+            Format::KernelSquashfs => "kernel+squashfs",
             Format::Uki => "uki",
             Format::RawEfi => "raw-efi",
             Format::Qcow2Efi => "qcow2-efi",
@@ -192,6 +199,7 @@ pub fn write(
         Format::Tar => Ok(vec![write_tar(req, progress)?]),
         Format::KernelInitrd => write_kernel_initrd(req, progress),
         Format::Squashfs => Ok(vec![rootfs::write_squashfs_file(req, progress)?]),
+        Format::KernelSquashfs => kernel_squashfs::write(req, progress),
         Format::Uki => Ok(vec![uki::write_standalone(req, progress)?]),
         Format::RawEfi => Ok(vec![disk::write_raw(req, progress)?]),
         Format::Qcow2Efi => Ok(vec![disk::write_qcow2(req, progress)?]),
@@ -212,18 +220,9 @@ fn write_tar(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, 
     file.commit()
 }
 
-fn write_kernel_initrd(
-    req: &Request,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<Written>, OutputError> {
-    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
-    let mut out = Vec::with_capacity(3);
-
+/// NAME-kernel: the kernel image as the kernel image holds it.
+fn write_kernel_file(req: &Request, kernel: &Kernel) -> Result<Written, OutputError> {
     let mut file = AtomicFile::create(req.dir, &format!("{}-kernel", req.name))?;
-    let fail = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| OutputError::Write { path, source }
-    };
     let mut image =
         req.rootfs
             .contents()
@@ -232,9 +231,25 @@ fn write_kernel_initrd(
                 path: "kernel".to_string(),
                 source,
             })?;
-    io::copy(&mut image, &mut file).map_err(fail(file.path()))?;
+    io::copy(&mut image, &mut file).map_err(|source| OutputError::Write {
+        path: file.path().to_path_buf(),
+        source,
+    })?;
+    file.commit()
+}
+
+fn write_kernel_initrd(
+    req: &Request,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Written>, OutputError> {
+    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
+    let mut out = Vec::with_capacity(3);
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| OutputError::Write { path, source }
+    };
+    out.push(write_kernel_file(req, &kernel)?);
     progress(kernel.image.size);
-    out.push(file.commit()?);
 
     let file = AtomicFile::create(req.dir, &format!("{}-initrd.img", req.name))?;
     let path = file.path().to_path_buf();

@@ -16,6 +16,8 @@ pub struct ExtraDisk {
     /// Bytes, when it is to be created if missing.
     pub size: Option<u64>,
     pub format: DiskFormat,
+    /// Attached read-only (a kernel+squashfs root image).
+    pub read_only: bool,
 }
 
 impl std::str::FromStr for ExtraDisk {
@@ -57,7 +59,12 @@ impl std::str::FromStr for ExtraDisk {
             Some("qcow2") => DiskFormat::Qcow2,
             _ => DiskFormat::Raw,
         });
-        Ok(ExtraDisk { path, size, format })
+        Ok(ExtraDisk {
+            path,
+            size,
+            format,
+            read_only: false,
+        })
     }
 }
 

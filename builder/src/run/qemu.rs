@@ -194,9 +194,10 @@ pub fn args(m: &Machine) -> Vec<String> {
     push(&["-netdev", &netdev, "-device", "virtio-net-pci,netdev=net0"]);
     for (i, disk) in m.disks.iter().enumerate() {
         let drive = format!(
-            "if=virtio,index={i},format={},file={}",
+            "if=virtio,index={i},format={},file={}{}",
             disk.format.name(),
-            qemu_path(&disk.path)
+            qemu_path(&disk.path),
+            if disk.read_only { ",readonly=on" } else { "" }
         );
         push(&["-drive", &drive]);
     }

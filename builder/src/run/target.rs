@@ -21,6 +21,9 @@ pub enum Target {
         kernel: PathBuf,
         initrd: PathBuf,
         cmdline: PathBuf,
+        /// NAME-squashfs.img of `-f kernel+squashfs`, when it is there:
+        /// attached read-only as the first disk.
+        squashfs: Option<PathBuf>,
     },
     /// A disk image or UKI file.
     File { path: PathBuf, kind: Kind },
@@ -58,10 +61,12 @@ pub fn resolve(target: &Path) -> Result<Target, RunError> {
         });
     };
     if index == 0 {
+        let squashfs = sibling(target, "-squashfs.img");
         return Ok(Target::Kernel {
             kernel: found.clone(),
             initrd: sibling(target, "-initrd.img"),
             cmdline: sibling(target, "-cmdline"),
+            squashfs: squashfs.exists().then_some(squashfs),
         });
     }
     let kind = image::sniff(found)?;

@@ -32,6 +32,8 @@ impl Arch {
 pub enum Format {
     /// `prefix()-kernel`, `-initrd.img`, `-cmdline`.
     KernelInitrd,
+    /// The same three (a small initrd) and `-squashfs.img`, the verified root.
+    KernelSquashfs,
     /// `NAME-efi.raw`: GPT, ESP with the UKI, squashfs root under dm-verity.
     RawEfi,
     /// `NAME-efi.qcow2`.
@@ -44,6 +46,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::KernelInitrd => "kernel+initrd",
+            Format::KernelSquashfs => "kernel+squashfs",
             Format::RawEfi => "raw-efi",
             Format::Qcow2Efi => "qcow2-efi",
             Format::Uki => "uki",
@@ -69,7 +72,7 @@ impl Built {
     /// triple, or the image file.
     pub fn target(&self) -> PathBuf {
         match self.format {
-            Format::KernelInitrd => self.prefix(),
+            Format::KernelInitrd | Format::KernelSquashfs => self.prefix(),
             Format::RawEfi => self.dir.join(format!("{}-efi.raw", self.name)),
             Format::Qcow2Efi => self.dir.join(format!("{}-efi.qcow2", self.name)),
             Format::Uki => self.dir.join(format!("{}.efi", self.name)),
@@ -253,7 +256,7 @@ pub fn build_config_as(
     for package in packages(yaml) {
         ensure_package(&package)?;
     }
-    if format != Format::KernelInitrd && !yaml.contains("stub:") {
+    if !matches!(format, Format::KernelInitrd | Format::KernelSquashfs) && !yaml.contains("stub:") {
         ensure_package("systemd-stub")?;
     }
     let cairn = cairn()?;

@@ -70,7 +70,10 @@ fn linuxkits_package_and_init_interfaces_work_on_x86_64() {
     wait(&mut guest, "swappiness-13");
     wait(&mut guest, "output /var/log/containerd-out.log");
     wait(&mut guest, "service getty started");
-    // A password login, not the debugging autologin.
+    // A password login, not the debugging autologin. busybox getty shows
+    // its prompt once the line has seen input: an empty line asks again.
+    std::thread::sleep(Duration::from_secs(3));
+    guest.send("\n").unwrap_or_else(|e| panic!("{e}"));
     wait(&mut guest, "login:");
     guest.send("root\n").unwrap_or_else(|e| panic!("{e}"));
     wait(&mut guest, "Password:");
