@@ -6,6 +6,7 @@
 //! - [`verity`]: the dm-verity hash tree and superblock that pin it.
 //! - [`fat`]: the FAT32 EFI system partition.
 //! - [`gpt`]: the partition table of a disk image.
+//! - [`iso9660`]: a hybrid ISO image that boots UEFI from CD or USB.
 //! - [`qcow2`]: a raw disk image as qcow2.
 //! - [`pe`], [`uki`]: the unified kernel image (systemd-stub plus sections)
 //!   and its Authenticode hash.
@@ -14,6 +15,7 @@
 pub mod cpio;
 pub mod fat;
 pub mod gpt;
+pub mod iso9660;
 pub mod measure;
 pub mod pcr;
 pub mod pe;

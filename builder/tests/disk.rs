@@ -313,3 +313,65 @@ fn kernel_squashfs_writes_a_verified_root_image_and_a_command_line_that_finds_it
     assert!(listing.contains("sbin/init"), "{listing}");
     assert!(!listing.contains("etc/motd"), "{listing}");
 }
+
+#[test]
+fn iso_efi_is_an_el_torito_efi_image_whose_esp_holds_the_uki() {
+    let env = Env::new();
+    let config = system(&env);
+    for out in ["out", "again"] {
+        env.cairn()
+            .args(["build", "--offline", "-f", "iso-efi", "-o", out])
+            .arg(&config)
+            .assert()
+            .success();
+    }
+    let iso = env.path("out/system-efi.iso");
+    assert_eq!(
+        std::fs::read(&iso).expect("iso"),
+        std::fs::read(env.path("again/system-efi.iso")).expect("iso"),
+        "two builds differ"
+    );
+    let report = tool(Command::new("xorriso").arg("-indev").arg(&iso).args([
+        "-report_el_torito",
+        "plain",
+        "-report_system_area",
+        "plain",
+    ]));
+    assert!(
+        report.contains("El Torito boot img :   1  UEFI  y   none"),
+        "{report}"
+    );
+    assert!(
+        report.contains("MBR partition path :   1  /EFI.IMG"),
+        "{report}"
+    );
+    let esp = env.path("esp.img");
+    tool(
+        Command::new("xorriso")
+            .args(["-osirrox", "on", "-indev"])
+            .arg(&iso)
+            .args(["-extract", "/EFI.IMG"])
+            .arg(&esp),
+    );
+    tool(Command::new("fsck.fat").arg("-n").arg(&esp));
+    let uki = env.path("uki.efi");
+    tool(
+        Command::new("mcopy")
+            .args(["-n", "-i"])
+            .arg(&esp)
+            .arg("::/EFI/BOOT/BOOTX64.EFI")
+            .arg(&uki),
+    );
+    let sections = tool(Command::new("objdump").arg("-h").arg(&uki));
+    assert!(
+        sections.contains(".initrd") && sections.contains(".linux"),
+        "{sections}"
+    );
+    // pcr predict reads the UKI out of the ISO too.
+    env.cairn()
+        .args(["pcr", "predict"])
+        .arg(&iso)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("11"));
+}

@@ -163,6 +163,7 @@ fn boot_of(
             let firmware = firmware::prepare(arch, &source, work)?;
             let from = match kind {
                 Kind::Uki => UefiImage::Uki(path),
+                Kind::Iso => UefiImage::Cdrom(path),
                 Kind::RawDisk | Kind::Qcow2Disk => UefiImage::Disk {
                     path,
                     format: if kind == Kind::Qcow2Disk {

@@ -1,6 +1,7 @@
 //! Reading a built image back: the UKI inside a raw-efi disk (found through
-//! the GPT's EFI system partition and its FAT), or a UKI file itself, for
-//! `cairn pcr predict`.
+//! the GPT's EFI system partition and its FAT), inside an iso-efi image
+//! (through its MBR's), or a UKI file itself, for `cairn pcr predict` and
+//! `cairn run qemu`.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -67,17 +68,21 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
         file.read_to_end(&mut bytes).map_err(read)?;
         return Ok(bytes);
     }
-    let (start, _) = esp(&mut file)
-        .map_err(|source| match source {
-            GptError::Read { source, .. } => read(source),
-            source => InspectError::Table {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?
-        .ok_or_else(|| InspectError::NotAnImage {
+    let gpt_esp = esp(&mut file).map_err(|source| match source {
+        GptError::Read { source, .. } => read(source),
+        source => InspectError::Table {
             path: path.to_path_buf(),
-        })?;
+            source,
+        },
+    })?;
+    let (start, _) = match gpt_esp {
+        Some(found) => found,
+        None => mbr_esp(&mut file)
+            .map_err(read)?
+            .ok_or_else(|| InspectError::NotAnImage {
+                path: path.to_path_buf(),
+            })?,
+    };
     let mut last = None;
     for name in BOOT_FILES {
         match fat::read_file(&mut Window::new(&file, start), name) {
@@ -92,6 +97,26 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
             None => "no boot file names to try".into(),
         },
     })
+}
+
+/// The EFI system partition an MBR names (type 0xEF), as in an
+/// `iso-efi` image: (start, size) in bytes.
+fn mbr_esp(file: &mut File) -> io::Result<Option<(u64, u64)>> {
+    let mut mbr = [0u8; 512];
+    file.seek(SeekFrom::Start(0))?;
+    match file.read_exact(&mut mbr) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    if mbr[510..512] != [0x55, 0xaa] {
+        return Ok(None);
+    }
+    Ok(mbr[446..510].chunks(16).find(|e| e[4] == 0xef).map(|e| {
+        let lba = u32::from_le_bytes([e[8], e[9], e[10], e[11]]);
+        let count = u32::from_le_bytes([e[12], e[13], e[14], e[15]]);
+        (u64::from(lba) * 512, u64::from(count) * 512)
+    }))
 }
 
 /// The first EFI system partition of a GPT disk: (start, size) in bytes.

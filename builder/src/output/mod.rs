@@ -12,6 +12,7 @@ pub mod compress;
 pub mod disk;
 pub mod initrd;
 pub mod inspect;
+pub mod iso;
 pub mod kernel_squashfs;
 pub mod plan;
 pub mod rootfs;
@@ -55,6 +56,11 @@ pub enum Format {
     /// The same disk as qcow2 (NAME-efi.qcow2).
     #[value(name = "qcow2-efi")]
     Qcow2Efi,
+    /// A hybrid ISO image (NAME-efi.iso) that UEFI firmware boots from a
+    /// CD, virtual media or a USB stick: an EFI system partition holding a
+    /// UKI with the whole root filesystem.
+    #[value(name = "iso-efi")]
+    IsoEfi,
 }
 
 impl Format {
@@ -67,12 +73,16 @@ impl Format {
             Format::Uki => "uki",
             Format::RawEfi => "raw-efi",
             Format::Qcow2Efi => "qcow2-efi",
+            Format::IsoEfi => "iso-efi",
         }
     }
 
     /// Whether the format is built on the UEFI stub (`kernel.stub`).
     pub fn needs_stub(self) -> bool {
-        matches!(self, Format::Uki | Format::RawEfi | Format::Qcow2Efi)
+        matches!(
+            self,
+            Format::Uki | Format::RawEfi | Format::Qcow2Efi | Format::IsoEfi
+        )
     }
 }
 
@@ -203,6 +213,7 @@ pub fn write(
         Format::Uki => Ok(vec![uki::write_standalone(req, progress)?]),
         Format::RawEfi => Ok(vec![disk::write_raw(req, progress)?]),
         Format::Qcow2Efi => Ok(vec![disk::write_qcow2(req, progress)?]),
+        Format::IsoEfi => Ok(vec![iso::write_efi(req, progress)?]),
     }
 }
 

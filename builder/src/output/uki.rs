@@ -70,18 +70,28 @@ pub fn build(
     })
 }
 
+/// A UKI whose initrd is the whole root filesystem: it boots from UEFI
+/// firmware with nothing else (`-f uki`, and the ESP of `-f iso-efi`).
+pub fn whole_root(
+    req: &Request,
+    format: &'static str,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<u8>, OutputError> {
+    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
+    let initrd = compress::compress(Vec::new(), req.compression, &req.dir.join(req.name), |w| {
+        initrd::write_cpio(w, req.rootfs, req.mtime, progress)
+    })?;
+    build(req, format, kernel.cmdline, &initrd, &[])
+}
+
 /// `-f uki`: NAME.efi with the whole root filesystem as its initrd.
 pub fn write_standalone(
     req: &Request,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Written, OutputError> {
-    let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
     let name = format!("{}.efi", req.name);
     let path = req.dir.join(&name);
-    let initrd = compress::compress(Vec::new(), req.compression, &path, |w| {
-        initrd::write_cpio(w, req.rootfs, req.mtime, progress)
-    })?;
-    let image = build(req, "uki", kernel.cmdline, &initrd, &[])?;
+    let image = whole_root(req, "uki", progress)?;
     let mut file = AtomicFile::create(req.dir, &name)?;
     std::io::Write::write_all(&mut file, &image)
         .map_err(|source| OutputError::Write { path, source })?;

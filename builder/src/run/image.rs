@@ -20,6 +20,9 @@ pub enum Kind {
     Qcow2Disk,
     /// An EFI application, a unified kernel image (`-f uki`).
     Uki,
+    /// A hybrid ISO image with an EFI system partition (`-f iso-efi`),
+    /// booted as a CD.
+    Iso,
 }
 
 /// Enough of the start of a file to see every signature checked here: the
@@ -54,6 +57,13 @@ pub fn sniff(path: &Path) -> Result<Kind, RunError> {
     }
     if at(0, 2) == Some(b"MZ") && pe_machine(&head).is_some() {
         return Ok(Kind::Uki);
+    }
+    let mut volume = [0u8; 5];
+    let iso = File::open(path)
+        .and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut volume, 0x8001))
+        .is_ok_and(|()| &volume == b"CD001");
+    if iso {
+        return Ok(Kind::Iso);
     }
     Err(RunError::UnknownFile {
         path: path.to_path_buf(),
@@ -105,6 +115,14 @@ pub fn arch(path: &Path, kind: Kind) -> Result<Arch, RunError> {
             gpt::root_arch(&mut file)
         }
         Kind::Qcow2Disk => Qcow2::open(file).and_then(|mut q| gpt::root_arch(&mut q)),
+        Kind::Iso => {
+            let uki = crate::output::inspect::uki_of(path)
+                .map_err(|e| unknown(format!("no UKI in its EFI system partition: {e}")))?;
+            let machine = pe_machine(&uki).ok_or_else(|| unknown("no PE header".into()))?;
+            return pe_arch(machine).ok_or_else(|| {
+                unknown(format!("PE machine {machine:#06x} is not x86-64 or arm64"))
+            });
+        }
     };
     match found {
         Ok(Some(arch)) => Ok(arch),

@@ -39,7 +39,7 @@ pub enum RunError {
     },
     #[error(
         "nothing to boot at {}: looked for {}; build one with `cairn build -f \
-         kernel+initrd` (or raw-efi, qcow2-efi, uki), or name the file",
+         kernel+initrd` (or raw-efi, qcow2-efi, uki, iso-efi), or name the file",
         shown(.target),
         listed(.tried)
     )]

@@ -87,6 +87,10 @@ pub enum UefiImage {
     /// firmware loads it as an EFI application, so its own command line and
     /// initrd apply.
     Uki(PathBuf),
+    /// An ISO image in a read-only CD drive (virtio-scsi on both
+    /// architectures), the first boot device: firmware boots its El Torito
+    /// EFI image.
+    Cdrom(PathBuf),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +261,17 @@ fn boot_args(m: &Machine, a: &mut Vec<String>) {
                     ])
                 }
                 UefiImage::Uki(path) => push(&["-kernel".into(), path.display().to_string()]),
+                UefiImage::Cdrom(path) => push(&[
+                    "-drive".into(),
+                    format!(
+                        "if=none,id=cd,media=cdrom,readonly=on,format=raw,file={}",
+                        qemu_path(path)
+                    ),
+                    "-device".into(),
+                    "virtio-scsi-pci,id=scsi".into(),
+                    "-device".into(),
+                    "scsi-cd,drive=cd,bus=scsi.0,bootindex=0".into(),
+                ]),
             }
         }
     }

@@ -38,7 +38,7 @@ pub fn sibling(name: &Path, suffix: &str) -> PathBuf {
 
 /// The candidates for a NAME, in the order they are tried.
 pub fn candidates(name: &Path) -> Vec<PathBuf> {
-    ["-kernel", "-efi.raw", "-efi.qcow2", ".efi"]
+    ["-kernel", "-efi.raw", "-efi.qcow2", ".efi", "-efi.iso"]
         .iter()
         .map(|suffix| sibling(name, suffix))
         .collect()

@@ -40,6 +40,8 @@ pub enum Format {
     Qcow2Efi,
     /// `NAME.efi`.
     Uki,
+    /// `NAME-efi.iso`.
+    IsoEfi,
 }
 
 impl Format {
@@ -50,6 +52,7 @@ impl Format {
             Format::RawEfi => "raw-efi",
             Format::Qcow2Efi => "qcow2-efi",
             Format::Uki => "uki",
+            Format::IsoEfi => "iso-efi",
         }
     }
 }
@@ -76,6 +79,7 @@ impl Built {
             Format::RawEfi => self.dir.join(format!("{}-efi.raw", self.name)),
             Format::Qcow2Efi => self.dir.join(format!("{}-efi.qcow2", self.name)),
             Format::Uki => self.dir.join(format!("{}.efi", self.name)),
+            Format::IsoEfi => self.dir.join(format!("{}-efi.iso", self.name)),
         }
     }
 
