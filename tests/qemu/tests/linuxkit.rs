@@ -77,6 +77,8 @@ fn linuxkits_package_and_init_interfaces_work_on_x86_64() {
     wait(&mut guest, "login:");
     guest.send("root\n").unwrap_or_else(|e| panic!("{e}"));
     wait(&mut guest, "Password:");
+    // login flushes what was typed ahead before it reads the password.
+    std::thread::sleep(Duration::from_secs(3));
     guest.send("cairn\n").unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_secs(2));
     guest
