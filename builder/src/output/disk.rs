@@ -82,6 +82,32 @@ fn tree_salt(tree: &crate::fstree::Tree) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Writes at `offset` of `file` an EFI system partition of `size` bytes
+/// holding `uki` where firmware boots it without a boot entry; its volume
+/// id comes from the UKI's digest, so rebuilds match.
+pub fn write_esp(
+    file: &File,
+    offset: u64,
+    size: u64,
+    arch: Arch,
+    uki: &[u8],
+    path: &std::path::Path,
+) -> Result<(), OutputError> {
+    let hash: [u8; 32] = Sha256::digest(uki).into();
+    let mut data: &[u8] = uki;
+    let mut files = [fat::File {
+        path: boot_file(arch),
+        size: uki.len() as u64,
+        data: &mut data,
+    }];
+    let opts = fat::Options {
+        volume_id: u32::from_le_bytes([hash[0], hash[1], hash[2], hash[3]]),
+        label: *b"ESP        ",
+    };
+    fat::write(&mut Window::new(file, offset), size, &opts, &mut files)
+        .map_err(image_err("EFI system partition", path))
+}
+
 /// A root image written: the squashfs, then its dm-verity hash area.
 #[derive(Debug, Clone)]
 pub struct RootImage {
@@ -171,19 +197,7 @@ pub fn write_disk(
         &[(".cairn", plan.as_bytes())],
     )?;
     let uki_hash: [u8; 32] = Sha256::digest(&image).into();
-    let mut esp = Window::new(file, esp_start);
-    let mut data: &[u8] = &image;
-    let mut files = [fat::File {
-        path: boot_file(req.arch),
-        size: image.len() as u64,
-        data: &mut data,
-    }];
-    let opts = fat::Options {
-        volume_id: u32::from_le_bytes([uki_hash[0], uki_hash[1], uki_hash[2], uki_hash[3]]),
-        label: *b"ESP        ",
-    };
-    fat::write(&mut esp, esp_size, &opts, &mut files)
-        .map_err(image_err("EFI system partition", path))?;
+    write_esp(file, esp_start, esp_size, req.arch, &image, path)?;
 
     let disk_size = root_start + root_size + MIB;
     let root_type = match req.arch {

@@ -9,8 +9,7 @@ use cairn_boot::{fat, iso9660};
 use sha2::{Digest as _, Sha256};
 
 use super::atomic::AtomicImage;
-use super::disk::boot_file;
-use super::window::Window;
+use super::disk::write_esp;
 use super::{OutputError, Request, Written, uki};
 
 pub fn write_efi(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
@@ -33,23 +32,13 @@ pub fn write_efi(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Writt
         disk_signature: u32::from_le_bytes([hash[4], hash[5], hash[6], hash[7]]),
     };
     iso9660::write(&mut out.file(), &layout, &meta).map_err(fail("ISO 9660 volume"))?;
-    let mut data: &[u8] = &image;
-    let mut files = [fat::File {
-        path: boot_file(req.arch),
-        size: image.len() as u64,
-        data: &mut data,
-    }];
-    let opts = fat::Options {
-        volume_id: u32::from_le_bytes([hash[0], hash[1], hash[2], hash[3]]),
-        label: *b"ESP        ",
-    };
-    let mut esp = Window::new(out.file(), layout.esp_offset);
-    fat::write(&mut esp, layout.esp_size, &opts, &mut files).map_err(|source| {
-        OutputError::Image {
-            what: "EFI system partition",
-            path: path.clone(),
-            source: Box::new(source),
-        }
-    })?;
+    write_esp(
+        out.file(),
+        layout.esp_offset,
+        layout.esp_size,
+        req.arch,
+        &image,
+        &path,
+    )?;
     out.commit(layout.size)
 }
