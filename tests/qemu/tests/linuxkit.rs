@@ -70,20 +70,21 @@ fn linuxkits_package_and_init_interfaces_work_on_x86_64() {
     wait(&mut guest, "swappiness-13");
     wait(&mut guest, "output /var/log/containerd-out.log");
     wait(&mut guest, "service getty started");
-    // A password login, not the debugging autologin. busybox getty shows
-    // its prompt once the line has seen input: an empty line asks again.
-    std::thread::sleep(Duration::from_secs(3));
-    guest.send("\n").unwrap_or_else(|e| panic!("{e}"));
-    wait(&mut guest, "login:");
-    guest.send("root\n").unwrap_or_else(|e| panic!("{e}"));
-    wait(&mut guest, "Password:");
-    // login flushes what was typed ahead before it reads the password.
-    std::thread::sleep(Duration::from_secs(3));
-    guest.send("cairn\n").unwrap_or_else(|e| panic!("{e}"));
-    std::thread::sleep(Duration::from_secs(2));
-    guest
-        .send("echo logged-in-$((6*7)); /bin/busybox test -s /proc/1/root/var/log/containerd-out.log && echo containerd-log-$((40+1))\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    // A password login, not the debugging autologin, typed as a serial
+    // terminal does (CR ends a line) and at a person's pace: busybox's getty
+    // and login drop what is typed while they set the line up.
+    let typed = |guest: &mut Guest, after: u64, text: &str| {
+        std::thread::sleep(Duration::from_secs(after));
+        guest.send(text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    typed(&mut guest, 9, "\r");
+    typed(&mut guest, 3, "root\r");
+    typed(&mut guest, 4, "cairn\r");
+    typed(
+        &mut guest,
+        4,
+        "echo logged-in-$((6*7)); /bin/busybox test -s /proc/1/root/var/log/containerd-out.log && echo containerd-log-$((40+1))\r",
+    );
     wait(&mut guest, "logged-in-42");
     wait(&mut guest, "containerd-log-41");
     let log = guest.log();
