@@ -7,6 +7,17 @@
 /// below need (btrfs keeps its superblock at 64 KiB).
 pub const PROBE_LEN: usize = 0x10000 + 0x12b + 256;
 
+/// The first [`PROBE_LEN`] bytes of a device (fewer when it is shorter):
+/// everything [`identify`] and [`file_system`] look at.
+pub fn read_head(device: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(PROBE_LEN);
+    std::fs::File::open(device)?
+        .take(PROBE_LEN as u64)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
 /// What was found, as blkid would name it.
 pub fn identify(head: &[u8]) -> Option<&'static str> {
     let at = |offset: usize, magic: &[u8]| {

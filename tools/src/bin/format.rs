@@ -9,7 +9,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use cairn_tools::format::{self, Options};
-use cairn_tools::probe::{PROBE_LEN, identify};
+use cairn_tools::probe::{identify, read_head};
 use cairn_tools::table;
 
 fn main() -> ExitCode {
@@ -59,10 +59,7 @@ fn run(args: &[String]) -> Result<(), String> {
 
 /// What the start of a device holds, if anything.
 fn holds(device: &str) -> Result<Option<&'static str>, String> {
-    let mut head = Vec::with_capacity(PROBE_LEN);
-    File::open(device)
-        .and_then(|f| f.take(PROBE_LEN as u64).read_to_end(&mut head))
-        .map_err(|e| format!("cannot read {device}: {e}"))?;
+    let head = read_head(device).map_err(|e| format!("cannot read {device}: {e}"))?;
     Ok(identify(&head))
 }
 

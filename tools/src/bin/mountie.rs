@@ -1,12 +1,10 @@
 //! The mount package's `mountie` (see `cairn_tools::mountie`): finds the
 //! disk, creates the mount point and runs util-linux's `mount`.
 
-use std::fs::File;
-use std::io::Read;
 use std::process::{Command, ExitCode};
 
 use cairn_tools::mountie::{self, Seen, Want};
-use cairn_tools::probe::{PROBE_LEN, file_system};
+use cairn_tools::probe::{file_system, read_head};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -81,11 +79,7 @@ fn devices() -> Vec<Seen> {
         .filter(|n| !n.starts_with("loop") && !n.starts_with("ram"))
         .map(|name| {
             let device = format!("/dev/{name}");
-            let mut head = Vec::with_capacity(PROBE_LEN);
-            let fs = File::open(&device)
-                .and_then(|f| f.take(PROBE_LEN as u64).read_to_end(&mut head))
-                .ok()
-                .and_then(|_| file_system(&head));
+            let fs = read_head(&device).ok().and_then(|head| file_system(&head));
             Seen {
                 partition: std::path::Path::new(&format!("/sys/class/block/{name}/partition"))
                     .exists(),
