@@ -19,7 +19,7 @@ mod guid;
 #[path = "gpt_read.rs"]
 mod read;
 
-pub use guid::{ESP, Guid, GuidError, LINUX_DATA, ROOT_ARM64, ROOT_X86_64, guid_from};
+pub use guid::{BIOS_BOOT, ESP, Guid, GuidError, LINUX_DATA, ROOT_ARM64, ROOT_X86_64, guid_from};
 pub use read::{Header, MAX_ENTRIES_BYTES, parse_entries, parse_header, read_table};
 
 pub const SECTOR: u64 = 512;
@@ -40,6 +40,8 @@ const REVISION: u32 = 0x0001_0000;
 
 /// Partition attribute: firmware must not touch the partition.
 pub const ATTR_REQUIRED: u64 = 1;
+/// Legacy BIOS bootable: the partition a BIOS boot loader starts from.
+pub const ATTR_LEGACY_BIOS_BOOTABLE: u64 = 1 << 2;
 /// Partition attribute (Discoverable Partitions Specification): mount read-only.
 pub const ATTR_READ_ONLY: u64 = 1 << 60;
 /// Partition attribute (Discoverable Partitions Specification): do not mount automatically.

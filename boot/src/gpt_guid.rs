@@ -33,6 +33,14 @@ pub const ROOT_ARM64: Guid = Guid::from_fields(
     0x41c3,
     [0xaf, 0x44, 0x4c, 0x6f, 0x28, 0x0d, 0x3f, 0xae],
 );
+/// BIOS boot partition: boot loader bytes with no file system of their
+/// own, which partitioners and operating systems leave alone.
+pub const BIOS_BOOT: Guid = Guid::from_fields(
+    0x21686148,
+    0x6449,
+    0x6e6f,
+    [0x74, 0x4e, 0x65, 0x65, 0x64, 0x45, 0x46, 0x49],
+);
 /// Generic Linux data partition.
 pub const LINUX_DATA: Guid = Guid::from_fields(
     0x0fc63daf,

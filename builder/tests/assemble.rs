@@ -134,6 +134,7 @@ impl Fixture {
             arch: Arch::Amd64,
             images: &self.images,
             stub: None,
+            syslinux: None,
         };
         assemble(&inputs, self.work.path())
     }

@@ -10,13 +10,13 @@ mod command;
 mod files;
 mod kernel;
 mod layers;
+pub mod loader;
 mod modinfo;
 pub mod package_check;
 mod rootfs;
 mod runtime;
 mod spec;
 mod spec_mounts;
-pub mod stub;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -41,6 +41,8 @@ pub struct Inputs<'a> {
     pub images: &'a BTreeMap<String, Digest>,
     /// The image holding the UEFI stub, when the output format needs one.
     pub stub: Option<&'a str>,
+    /// The image holding the BIOS loader, when the output format needs one.
+    pub syslinux: Option<&'a str>,
 }
 
 /// The assembled system.
@@ -50,6 +52,8 @@ pub struct System {
     pub kernel: Option<KernelParts>,
     /// The UEFI stub, kept beside the tree like the kernel.
     pub stub: Option<ContentId>,
+    /// The BIOS loader, kept beside the tree like the kernel.
+    pub syslinux: Option<loader::Syslinux>,
     /// Every image used, in config order (kernel, init, onboot, onshutdown,
     /// services, volumes).
     pub images: Vec<UsedImage>,
@@ -251,13 +255,18 @@ pub fn assemble(inputs: &Inputs, work: &Path) -> Result<System, AssembleError> {
     files::add(config, &mut tree)?;
     rootfs::finish(config, &mut tree)?;
     let stub = match inputs.stub {
-        Some(image) => Some(stub::add(inputs, image, &tree, &mut used)?),
+        Some(image) => Some(loader::add_stub(inputs, image, &tree, &mut used)?),
+        None => None,
+    };
+    let syslinux = match inputs.syslinux {
+        Some(image) => Some(loader::add_syslinux(inputs, image, &tree, &mut used)?),
         None => None,
     };
     Ok(System {
         rootfs: tree,
         kernel,
         stub,
+        syslinux,
         images: used,
     })
 }

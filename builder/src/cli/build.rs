@@ -69,6 +69,14 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     let config = config::load(&args.files)?;
     let policy = policy_from_config(&config.trust).context("the config's trust policy")?;
     let arch = args.arch.unwrap_or_else(Arch::host);
+    if args.format.needs_syslinux() && arch != Arch::Amd64 {
+        return Err(CliError::user(format!(
+            "-f {} boots from a PC BIOS, which only x86_64 machines have; for {} build raw-efi, qcow2-efi or iso-efi",
+            args.format.name(),
+            arch.oci_name()
+        ))
+        .into());
+    }
     let platform = format!("linux/{}", arch.oci_name());
     let store = open_store(global)?;
     let registry = if args.offline {
@@ -77,15 +85,18 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
         Some(registry(global)?)
     };
     let mut uses = config.images();
-    let stub = stub_image(&config, args.format);
-    if let Some(image) = &stub
-        && !uses.iter().any(|u| u.section == "kernel.stub")
-    {
-        uses.push(ImageUse {
-            section: "kernel.stub".into(),
-            name: "stub".into(),
-            image: image.clone(),
-        });
+    let (stub, syslinux) = loader_images(&config, args.format);
+    for (name, image) in [("stub", &stub), ("syslinux", &syslinux)] {
+        let section = format!("kernel.{name}");
+        if let Some(image) = image
+            && !uses.iter().any(|u| u.section == section)
+        {
+            uses.push(ImageUse {
+                section,
+                name: name.into(),
+                image: image.clone(),
+            });
+        }
     }
     ui::status(format!(
         "resolving {} images for {platform} (store {})",
@@ -150,20 +161,27 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
         arch,
         images: &images,
         stub: stub.as_deref(),
+        syslinux: syslinux.as_deref(),
     };
     let (written, used) = assemble_and_write(&inputs, &args, &name)?;
     print_summary(&written, &used, started);
     Ok(())
 }
 
-/// The stub image a UKI-based format is built on: `kernel.stub`, else
-/// cairn's package.
-fn stub_image(config: &config::Config, format: Format) -> Option<String> {
-    if !format.needs_stub() {
-        return None;
-    }
-    let set = config.kernel.as_ref().and_then(|k| k.stub.clone());
-    Some(set.unwrap_or_else(|| assemble::stub::DEFAULT_STUB.to_string()))
+/// The boot loader images `format` is built on: the UEFI stub of UKI-based
+/// formats and the BIOS loader of `-bios` ones, each as the `kernel`
+/// section names it, else cairn's package.
+fn loader_images(config: &config::Config, format: Format) -> (Option<String>, Option<String>) {
+    let kernel = config.kernel.as_ref();
+    let stub = format.needs_stub().then(|| {
+        (kernel.and_then(|k| k.stub.clone()))
+            .unwrap_or_else(|| assemble::loader::DEFAULT_STUB.to_string())
+    });
+    let syslinux = format.needs_syslinux().then(|| {
+        (kernel.and_then(|k| k.syslinux.clone()))
+            .unwrap_or_else(|| assemble::loader::DEFAULT_SYSLINUX.to_string())
+    });
+    (stub, syslinux)
 }
 
 /// The outputs' base name: `--name`, else the first config's file stem.
@@ -234,6 +252,7 @@ fn write_outputs(
         compression: args.compress,
         arch: args.arch.unwrap_or_else(Arch::host),
         stub: system.stub.as_ref(),
+        syslinux: system.syslinux.as_ref(),
     };
     let label = match args.format {
         Format::KernelInitrd => format!("writing kernel+initrd ({})", args.compress.name()),

@@ -13,7 +13,7 @@ use crate::exit::CliError;
 use crate::run::console::{self, Ending};
 use crate::run::extra_disk::ExtraDisk;
 use crate::run::image::{self, Kind};
-use crate::run::qemu::{self, Boot, DiskFormat, Machine, Publish, UefiImage};
+use crate::run::qemu::{self, Boot, DiskFormat, Machine, Medium, Publish};
 use crate::run::swtpm::Swtpm;
 use crate::run::target::{self, Target};
 use crate::run::{RunError, accel, firmware};
@@ -155,16 +155,11 @@ fn boot_of(
             Ok((boot, Some(kernel)))
         }
         Target::File { path, kind } => {
-            let source = firmware::source(
-                arch,
-                args.firmware.as_deref(),
-                args.firmware_vars.as_deref(),
-            );
-            let firmware = firmware::prepare(arch, &source, work)?;
+            let bios = image::firmware(&path, kind)? == image::Firmware::Bios;
             let from = match kind {
-                Kind::Uki => UefiImage::Uki(path),
-                Kind::Iso => UefiImage::Cdrom(path),
-                Kind::RawDisk | Kind::Qcow2Disk => UefiImage::Disk {
+                Kind::Uki => Medium::Uki(path),
+                Kind::Iso => Medium::Cdrom(path),
+                Kind::RawDisk | Kind::Qcow2Disk => Medium::Disk {
                     path,
                     format: if kind == Kind::Qcow2Disk {
                         DiskFormat::Qcow2
@@ -174,6 +169,15 @@ fn boot_of(
                     writable: args.writable,
                 },
             };
+            if bios {
+                return Ok((Boot::Bios { from }, None));
+            }
+            let source = firmware::source(
+                arch,
+                args.firmware.as_deref(),
+                args.firmware_vars.as_deref(),
+            );
+            let firmware = firmware::prepare(arch, &source, work)?;
             Ok((Boot::Uefi { firmware, from }, None))
         }
     }

@@ -273,6 +273,9 @@ pub(crate) fn check_file(
         if let Some(r) = k.stub.clone() {
             c.image_ref(&[K("kernel"), K("stub")], &r);
         }
+        if let Some(r) = k.syslinux.clone() {
+            c.image_ref(&[K("kernel"), K("syslinux")], &r);
+        }
     }
     for (i, r) in cfg.init.iter().enumerate() {
         c.image_ref(&[K("init"), I(i)], r);

@@ -34,6 +34,7 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
                 (&mut cur.binary, k.binary),
                 (&mut cur.ucode, k.ucode),
                 (&mut cur.stub, k.stub),
+                (&mut cur.syslinux, k.syslinux),
             ] {
                 if src.as_deref().is_some_and(|v| !v.is_empty()) {
                     *dst = src;
@@ -145,6 +146,9 @@ impl Config {
         }
         if let Some(stub) = self.kernel.as_ref().and_then(|k| k.stub.as_deref()) {
             push("kernel.stub".into(), "stub".into(), stub);
+        }
+        if let Some(loader) = self.kernel.as_ref().and_then(|k| k.syslinux.as_deref()) {
+            push("kernel.syslinux".into(), "syslinux".into(), loader);
         }
         for (i, image) in self.init.iter().enumerate() {
             push(format!("init[{i}]"), short_name(image), image);

@@ -42,6 +42,9 @@ pub struct Kernel {
     /// cairn: the image holding the UEFI stub that UKIs and disk images are
     /// built on (default `cairn/systemd-stub:latest`, used only by those formats).
     pub stub: Option<String>,
+    /// cairn: the image holding the BIOS boot loader of the `-bios` formats
+    /// (default `cairn/syslinux:latest`, used only by those formats).
+    pub syslinux: Option<String>,
     /// Where the (last) `kernel` section starts.
     #[serde(skip)]
     pub location: Location,

@@ -371,7 +371,7 @@ mod coverage {
             .into_iter()
             // cairn additions cannot appear in LinuxKit configs.
             .filter(|p| !p.starts_with("trust.keys"))
-            .filter(|p| p != "kernel.modules" && p != "kernel.stub")
+            .filter(|p| !["kernel.modules", "kernel.stub", "kernel.syslinux"].contains(&p.as_str()))
             .filter(|p| !p.starts_with("image[].restart"))
             .filter(|p| !used.contains(p))
             .collect();

@@ -15,12 +15,12 @@
 
 use std::fs::File;
 
-use cairn_boot::{fat, gpt, qcow2, verity};
+use cairn_boot::{fat, gpt, iso9660, qcow2, verity};
 use sha2::{Digest as _, Sha256};
 
 use super::atomic::{AtomicFile, AtomicImage};
 use super::window::Window;
-use super::{OutputError, Request, Written, bootfs, plan, rootfs, uki};
+use super::{OutputError, Request, Written, bios, bootfs, plan, rootfs, uki};
 use crate::cli::Arch;
 
 const MIB: u64 = 1 << 20;
@@ -152,30 +152,56 @@ pub struct DiskInfo {
     pub cmdline: String,
 }
 
+/// The firmware a disk boots from, which decides its first partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// An EFI system partition with the UKI.
+    Uefi,
+    /// A BIOS boot partition with ISOLINUX, the kernel and the small
+    /// initrd, started by the hybrid MBR code in the protective MBR.
+    Bios,
+}
+
+/// What the first partition needs before the root hash is known.
+enum Boot {
+    Uefi { plan: String },
+    Bios { loader: bios::Loader },
+}
+
 /// Writes the disk for `req` into `file` (empty); returns what it holds.
 pub fn write_disk(
     req: &Request,
+    firmware: Firmware,
     file: &File,
     path: &std::path::Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<DiskInfo, OutputError> {
     let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
-    let stub = req.stub.ok_or(OutputError::NoStub { format: "raw-efi" })?;
     let initramfs = bootfs::initramfs(req.rootfs, req.mtime, req.compression)?;
-    let plan = plan::plan_text(req.rootfs)?;
-
-    // The UKI's size is known before the root hash is (the hash words have a
-    // fixed length), so the ESP can be placed first.
-    let cmdline_room = kernel.cmdline.len() as u64 + 512;
-    let uki_estimate = stub.size
-        + kernel.image.size
-        + initramfs.len() as u64
-        + plan.len() as u64
-        + cmdline_room
-        + UKI_SLACK;
-    let esp_start = MIB;
-    let esp_size = round_up(fat::partition_size(uki_estimate, 1), MIB);
-    let root_start = esp_start + esp_size;
+    // The boot files' size is known before the root hash is (the hash words
+    // have a fixed length), so the first partition can be placed first.
+    let cmdline_room = kernel.cmdline.len() + 512;
+    let (boot, boot_bytes) = match firmware {
+        Firmware::Uefi => {
+            let stub = req.stub.ok_or(OutputError::NoStub { format: "raw-efi" })?;
+            let plan = plan::plan_text(req.rootfs)?;
+            let uki_estimate = stub.size
+                + kernel.image.size
+                + initramfs.len() as u64
+                + plan.len() as u64
+                + cmdline_room as u64
+                + UKI_SLACK;
+            (Boot::Uefi { plan }, fat::partition_size(uki_estimate, 1))
+        }
+        Firmware::Bios => {
+            let loader = bios::Loader::read(req, "raw-bios")?;
+            let size = bios::files_size(&loader, &kernel, initramfs.len() as u64, cmdline_room);
+            (Boot::Bios { loader }, size)
+        }
+    };
+    let boot_start = MIB;
+    let boot_size = round_up(boot_bytes, MIB);
+    let root_start = boot_start + boot_size;
 
     let root = write_root(req, file, root_start, path, progress)?;
     let (params, root_size) = (root.params, round_up(root.size, MIB));
@@ -189,31 +215,59 @@ pub fn write_disk(
     .trim()
     .to_string();
 
-    let image = uki::build(
-        req,
-        "raw-efi",
-        &cmdline,
-        &initramfs,
-        &[(".cairn", plan.as_bytes())],
-    )?;
-    let uki_hash: [u8; 32] = Sha256::digest(&image).into();
-    write_esp(file, esp_start, esp_size, req.arch, &image, path)?;
+    let (first, mbr_code) = match &boot {
+        Boot::Uefi { plan } => {
+            let image = uki::build(
+                req,
+                "raw-efi",
+                &cmdline,
+                &initramfs,
+                &[(".cairn", plan.as_bytes())],
+            )?;
+            let uki_hash: [u8; 32] = Sha256::digest(&image).into();
+            write_esp(file, boot_start, boot_size, req.arch, &image, path)?;
+            let part = gpt::Partition {
+                slot: 1,
+                type_guid: gpt::ESP,
+                unique_guid: gpt::guid_from(&[b"cairn esp", &uki_hash]),
+                name: "esp".into(),
+                first_lba: boot_start / SECTOR,
+                last_lba: (boot_start + boot_size) / SECTOR - 1,
+                attrs: 0,
+            };
+            (part, None)
+        }
+        Boot::Bios { loader } => {
+            let at = bios::Placement {
+                data_start: Some(boot_start),
+                disk_signature: None,
+            };
+            let layout = bios::write_volume(req, loader, file, path, &cmdline, &initramfs, &at)?;
+            let code = iso9660::hybrid_code(&loader.hybrid_mbr, &layout)
+                .map_err(image_err("hybrid MBR code", path))?;
+            debug_assert!(layout.size <= boot_start + boot_size);
+            let seed = Sha256::digest([cmdline.as_bytes(), &initramfs].concat());
+            let part = gpt::Partition {
+                slot: 1,
+                type_guid: gpt::BIOS_BOOT,
+                unique_guid: gpt::guid_from(&[b"cairn bios boot", &seed]),
+                name: "bios-boot".into(),
+                first_lba: boot_start / SECTOR,
+                last_lba: (boot_start + boot_size) / SECTOR - 1,
+                attrs: gpt::ATTR_LEGACY_BIOS_BOOTABLE,
+            };
+            (part, Some(code))
+        }
+    };
 
     let disk_size = root_start + root_size + MIB;
     let root_type = match req.arch {
         Arch::Amd64 => gpt::ROOT_X86_64,
         Arch::Arm64 => gpt::ROOT_ARM64,
     };
+    let disk_guid = gpt::guid_from(&[b"cairn disk", &first.unique_guid.0, &params.root_hash]);
     let parts = [
-        gpt::Partition {
-            slot: 1,
-            type_guid: gpt::ESP,
-            unique_guid: gpt::guid_from(&[b"cairn esp", &uki_hash]),
-            name: "esp".into(),
-            first_lba: esp_start / SECTOR,
-            last_lba: (esp_start + esp_size) / SECTOR - 1,
-            attrs: 0,
-        },
+        first,
         gpt::Partition {
             slot: 2,
             type_guid: root_type,
@@ -224,10 +278,17 @@ pub fn write_disk(
             attrs: 0,
         },
     ];
-    let disk_guid = gpt::guid_from(&[b"cairn disk", &uki_hash, &params.root_hash]);
     let mut whole = Window::new(file, 0);
     gpt::write_table(&mut whole, disk_guid, disk_size, &parts)
         .map_err(image_err("partition table", path))?;
+    if let Some(code) = mbr_code {
+        // The protective MBR keeps its partition entry; only the boot code
+        // before the disk signature is the hybrid loader's.
+        use std::io::Write as _;
+        Window::new(file, 0)
+            .write_all(&code)
+            .map_err(|source| image_err("hybrid MBR code", path)(source))?;
+    }
     Ok(DiskInfo {
         size: disk_size,
         root_hash,
@@ -238,24 +299,59 @@ pub fn write_disk(
 
 /// `-f raw-efi`: NAME-efi.raw.
 pub fn write_raw(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
-    let out = AtomicImage::create(req.dir, &format!("{}-efi.raw", req.name))?;
+    write_raw_for(req, Firmware::Uefi, "efi", progress)
+}
+
+/// `-f raw-bios`: NAME-bios.raw.
+pub fn write_raw_bios(
+    req: &Request,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Written, OutputError> {
+    write_raw_for(req, Firmware::Bios, "bios", progress)
+}
+
+/// `-f qcow2-efi`: NAME-efi.qcow2.
+pub fn write_qcow2(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
+    write_qcow2_for(req, Firmware::Uefi, "efi", progress)
+}
+
+/// `-f qcow2-bios`: NAME-bios.qcow2.
+pub fn write_qcow2_bios(
+    req: &Request,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Written, OutputError> {
+    write_qcow2_for(req, Firmware::Bios, "bios", progress)
+}
+
+fn write_raw_for(
+    req: &Request,
+    firmware: Firmware,
+    suffix: &str,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Written, OutputError> {
+    let out = AtomicImage::create(req.dir, &format!("{}-{suffix}.raw", req.name))?;
     let path = out.path().to_path_buf();
-    let info = write_disk(req, out.file(), &path, progress)?;
+    let info = write_disk(req, firmware, out.file(), &path, progress)?;
     out.commit(info.size)
 }
 
-/// `-f qcow2-efi`: NAME-efi.qcow2, converted from a raw disk written aside.
-pub fn write_qcow2(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
-    let raw = AtomicImage::create(req.dir, &format!("{}-efi.raw", req.name))?;
+/// A qcow2 disk, converted from a raw disk written aside.
+fn write_qcow2_for(
+    req: &Request,
+    firmware: Firmware,
+    suffix: &str,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Written, OutputError> {
+    let raw = AtomicImage::create(req.dir, &format!("{}-{suffix}.raw", req.name))?;
     let raw_path = raw.path().to_path_buf();
-    let info = write_disk(req, raw.file(), &raw_path, progress)?;
+    let info = write_disk(req, firmware, raw.file(), &raw_path, progress)?;
     raw.file()
         .set_len(info.size)
         .map_err(|source| OutputError::Write {
             path: raw_path.clone(),
             source,
         })?;
-    let mut out = AtomicFile::create(req.dir, &format!("{}-efi.qcow2", req.name))?;
+    let mut out = AtomicFile::create(req.dir, &format!("{}-{suffix}.qcow2", req.name))?;
     let path = out.path().to_path_buf();
     qcow2::write(raw.file(), info.size, &mut out).map_err(image_err("qcow2 image", &path))?;
     // The raw disk was only a step: dropping it removes the temporary file.

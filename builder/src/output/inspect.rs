@@ -30,6 +30,11 @@ pub enum InspectError {
         path.display()
     )]
     NotAnImage { path: PathBuf },
+    #[error(
+        "{} boots from a PC BIOS (a -bios format), which measures nothing cairn can predict; predictions are for UEFI images (raw-efi, qcow2-efi, iso-efi, uki)",
+        path.display()
+    )]
+    BiosImage { path: PathBuf },
     #[error("{}: its partition table cannot be used", path.display())]
     Table {
         path: PathBuf,
@@ -76,12 +81,25 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
         },
     })?;
     let (start, _) = match gpt_esp {
-        Some(found) => found,
-        None => mbr_esp(&mut file)
-            .map_err(read)?
-            .ok_or_else(|| InspectError::NotAnImage {
+        Boot::Esp(found) => found,
+        Boot::Bios => {
+            return Err(InspectError::BiosImage {
                 path: path.to_path_buf(),
-            })?,
+            });
+        }
+        Boot::Neither => match mbr_boot(&mut file).map_err(read)? {
+            Boot::Esp(found) => found,
+            Boot::Bios => {
+                return Err(InspectError::BiosImage {
+                    path: path.to_path_buf(),
+                });
+            }
+            Boot::Neither => {
+                return Err(InspectError::NotAnImage {
+                    path: path.to_path_buf(),
+                });
+            }
+        },
     };
     let mut last = None;
     for name in BOOT_FILES {
@@ -99,40 +117,56 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
     })
 }
 
+/// How an image boots, as its partition table says.
+enum Boot {
+    /// From the EFI system partition at (start, size) in bytes.
+    Esp((u64, u64)),
+    /// From a PC BIOS: a BIOS boot partition, or a hybrid ISO's 0x17 one.
+    Bios,
+    Neither,
+}
+
 /// The EFI system partition an MBR names (type 0xEF), as in an
-/// `iso-efi` image: (start, size) in bytes.
-fn mbr_esp(file: &mut File) -> io::Result<Option<(u64, u64)>> {
+/// `iso-efi` image, or the hybrid partition (0x17) of an `iso-bios` one.
+fn mbr_boot(file: &mut File) -> io::Result<Boot> {
     let mut mbr = [0u8; 512];
     file.seek(SeekFrom::Start(0))?;
     match file.read_exact(&mut mbr) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Boot::Neither),
         Err(e) => return Err(e),
     }
     if mbr[510..512] != [0x55, 0xaa] {
-        return Ok(None);
+        return Ok(Boot::Neither);
     }
-    Ok(mbr[446..510].chunks(16).find(|e| e[4] == 0xef).map(|e| {
+    let entries = || mbr[446..510].chunks(16);
+    if let Some(e) = entries().find(|e| e[4] == 0xef) {
         let lba = u32::from_le_bytes([e[8], e[9], e[10], e[11]]);
         let count = u32::from_le_bytes([e[12], e[13], e[14], e[15]]);
-        (u64::from(lba) * 512, u64::from(count) * 512)
-    }))
+        return Ok(Boot::Esp((u64::from(lba) * 512, u64::from(count) * 512)));
+    }
+    Ok(if entries().any(|e| e[4] == 0x17) {
+        Boot::Bios
+    } else {
+        Boot::Neither
+    })
 }
 
-/// The first EFI system partition of a GPT disk: (start, size) in bytes.
-/// `Ok(None)` when the file has no GPT (or is too short for one) or no ESP.
-fn esp(file: &mut File) -> Result<Option<(u64, u64)>, GptError> {
+/// The first EFI system partition of a GPT disk, else whether it has a
+/// BIOS boot partition. `Neither` when the file has no GPT (or is too short
+/// for one).
+fn esp(file: &mut File) -> Result<Boot, GptError> {
     let parts = match gpt::read_table(file, SECTOR) {
         Ok((_, parts)) => parts,
-        Err(GptError::NoHeader { .. }) => return Ok(None),
+        Err(GptError::NoHeader { .. }) => return Ok(Boot::Neither),
         Err(GptError::Read {
             what: "header",
             source,
-        }) if source.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        }) if source.kind() == io::ErrorKind::UnexpectedEof => return Ok(Boot::Neither),
         Err(e) => return Err(e),
     };
     // Checked: the sector numbers come from the file.
-    Ok(parts
+    let found = parts
         .iter()
         .find(|p| p.type_guid == gpt::ESP)
         .and_then(|p| {
@@ -140,5 +174,10 @@ fn esp(file: &mut File) -> Result<Option<(u64, u64)>, GptError> {
             let sectors = p.last_lba.checked_sub(p.first_lba)?.checked_add(1)?;
             let len = sectors.checked_mul(SECTOR)?;
             Some((start, len))
-        }))
+        });
+    Ok(match found {
+        Some(esp) => Boot::Esp(esp),
+        None if parts.iter().any(|p| p.type_guid == gpt::BIOS_BOOT) => Boot::Bios,
+        None => Boot::Neither,
+    })
 }

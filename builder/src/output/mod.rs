@@ -7,6 +7,7 @@
 //! and a failed build leaves nothing behind.
 
 pub mod atomic;
+pub mod bios;
 pub mod bootfs;
 pub mod compress;
 pub mod disk;
@@ -61,6 +62,19 @@ pub enum Format {
     /// UKI with the whole root filesystem.
     #[value(name = "iso-efi")]
     IsoEfi,
+    /// A hybrid ISO image (NAME-bios.iso) that a PC BIOS boots from a CD,
+    /// virtual media or a USB stick: ISOLINUX with the kernel and the whole
+    /// root filesystem as its initrd.
+    #[value(name = "iso-bios")]
+    IsoBios,
+    /// A PC BIOS disk image (NAME-bios.raw): GPT, ISOLINUX with the kernel
+    /// and the small initrd in a BIOS boot partition, and the root
+    /// filesystem as a dm-verity protected squashfs.
+    #[value(name = "raw-bios")]
+    RawBios,
+    /// The same disk as qcow2 (NAME-bios.qcow2).
+    #[value(name = "qcow2-bios")]
+    Qcow2Bios,
 }
 
 impl Format {
@@ -74,7 +88,15 @@ impl Format {
             Format::RawEfi => "raw-efi",
             Format::Qcow2Efi => "qcow2-efi",
             Format::IsoEfi => "iso-efi",
+            Format::IsoBios => "iso-bios",
+            Format::RawBios => "raw-bios",
+            Format::Qcow2Bios => "qcow2-bios",
         }
+    }
+
+    /// Whether the format is built on the BIOS loader (`kernel.syslinux`).
+    pub fn needs_syslinux(self) -> bool {
+        matches!(self, Format::IsoBios | Format::RawBios | Format::Qcow2Bios)
     }
 
     /// Whether the format is built on the UEFI stub (`kernel.stub`).
@@ -109,6 +131,8 @@ pub struct Request<'a> {
     pub arch: crate::cli::Arch,
     /// The UEFI stub (a content of the tree's store) for UKI-based formats.
     pub stub: Option<&'a ContentId>,
+    /// The BIOS loader for the `-bios` formats.
+    pub syslinux: Option<&'a crate::assemble::loader::Syslinux>,
 }
 
 /// One file written.
@@ -154,6 +178,10 @@ pub enum OutputError {
     )]
     NoStub { format: &'static str },
     #[error(
+        "no BIOS boot loader for the {format} format; add `cairn/syslinux` to the store (`cairn pkg build pkg/syslinux`) or set `kernel.syslinux`"
+    )]
+    NoSyslinux { format: &'static str },
+    #[error(
         "the stub image has no {file}; `kernel.stub` must name an image with Debian's systemd-boot-efi stub for {arch}"
     )]
     StubMissing { file: String, arch: &'static str },
@@ -172,6 +200,7 @@ impl Classify for OutputError {
             OutputError::NoKernel
             | OutputError::Mtime { .. }
             | OutputError::NoStub { .. }
+            | OutputError::NoSyslinux { .. }
             | OutputError::StubMissing { .. } => ErrorClass::User,
             OutputError::Image { .. } => ErrorClass::Environment,
             OutputError::Cpio {
@@ -214,6 +243,9 @@ pub fn write(
         Format::RawEfi => Ok(vec![disk::write_raw(req, progress)?]),
         Format::Qcow2Efi => Ok(vec![disk::write_qcow2(req, progress)?]),
         Format::IsoEfi => Ok(vec![iso::write_efi(req, progress)?]),
+        Format::IsoBios => Ok(vec![iso::write_bios(req, progress)?]),
+        Format::RawBios => Ok(vec![disk::write_raw_bios(req, progress)?]),
+        Format::Qcow2Bios => Ok(vec![disk::write_qcow2_bios(req, progress)?]),
     }
 }
 

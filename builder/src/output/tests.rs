@@ -40,6 +40,7 @@ fn build(dir: &Path, tree: &Tree, kernel: &ContentId, how: Compression) -> Vec<W
         compression: how,
         arch: crate::cli::Arch::Amd64,
         stub: None,
+        syslinux: None,
     };
     write(&req, Format::KernelInitrd, &|_| {}).expect("write")
 }
@@ -169,6 +170,7 @@ fn without_a_kernel_nothing_is_written_and_the_config_is_blamed() {
         compression: Compression::Gzip,
         arch: crate::cli::Arch::Amd64,
         stub: None,
+        syslinux: None,
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::NoKernel));
@@ -192,6 +194,7 @@ fn a_failed_initrd_leaves_no_temporary_file() {
         compression: Compression::Zstd,
         arch: crate::cli::Arch::Amd64,
         stub: None,
+        syslinux: None,
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::Mtime { .. }), "{err}");
@@ -211,6 +214,7 @@ fn tar_writes_the_root_filesystem_alone() {
         compression: Compression::Gzip,
         arch: crate::cli::Arch::Amd64,
         stub: None,
+        syslinux: None,
     };
     let written = write(&req, Format::Tar, &|_| {}).unwrap();
     assert_eq!(names(dir.path()), ["sys.tar"]);

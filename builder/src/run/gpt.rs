@@ -63,10 +63,23 @@ impl<D> Seek for Cursor<'_, D> {
 /// has no GPT, no root partition of a known architecture, or roots of two.
 /// A damaged table is `InvalidData`; read errors keep their kind.
 pub fn root_arch(disk: &mut impl ReadAt) -> io::Result<Option<Arch>> {
+    Ok(partitions(disk)?.and_then(|parts| arch_of(&parts)))
+}
+
+/// Whether the disk boots from a PC BIOS only: it has a BIOS boot
+/// partition (`cairn build -f raw-bios`) and no EFI system partition.
+pub fn bios_only(disk: &mut impl ReadAt) -> io::Result<bool> {
+    let parts = partitions(disk)?.unwrap_or_default();
+    let has = |t| parts.iter().any(|p| p.type_guid == t);
+    Ok(has(gpt::BIOS_BOOT) && !has(gpt::ESP))
+}
+
+/// The disk's partitions; `Ok(None)` when it has no GPT.
+fn partitions(disk: &mut impl ReadAt) -> io::Result<Option<Vec<Partition>>> {
     let mut cursor = Cursor { disk, pos: 0 };
     for sector in SECTOR_SIZES {
         match gpt::read_table(&mut cursor, sector) {
-            Ok((_, parts)) => return Ok(arch_of(&parts)),
+            Ok((_, parts)) => return Ok(Some(parts)),
             Err(GptError::NoHeader { .. }) => {}
             Err(GptError::Read {
                 what: "header",

@@ -20,9 +20,54 @@ pub enum Kind {
     Qcow2Disk,
     /// An EFI application, a unified kernel image (`-f uki`).
     Uki,
-    /// A hybrid ISO image with an EFI system partition (`-f iso-efi`),
-    /// booted as a CD.
+    /// A hybrid ISO image with an EFI system partition (`-f iso-efi`) or
+    /// ISOLINUX (`-f iso-bios`), booted as a CD.
     Iso,
+}
+
+/// The firmware an image boots from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    Uefi,
+    /// A PC BIOS (QEMU's SeaBIOS): `-bios` formats.
+    Bios,
+}
+
+/// Which firmware boots `path`: BIOS for a disk with a BIOS boot partition
+/// and no ESP, and for an ISO whose El Torito catalog has no EFI entry;
+/// UEFI otherwise.
+pub fn firmware(path: &Path, kind: Kind) -> Result<Firmware, RunError> {
+    let file = File::open(path).map_err(unreadable(path))?;
+    let bios = match kind {
+        Kind::Uki => false,
+        Kind::RawDisk => gpt::bios_only(&mut { file }).map_err(unreadable(path))?,
+        Kind::Qcow2Disk => Qcow2::open(file)
+            .and_then(|mut q| gpt::bios_only(&mut q))
+            .map_err(unreadable(path))?,
+        Kind::Iso => !iso_has_efi_entry(&file).map_err(unreadable(path))?,
+    };
+    Ok(if bios { Firmware::Bios } else { Firmware::Uefi })
+}
+
+/// Whether an ISO's El Torito catalog names an EFI (platform 0xEF) image:
+/// in its validation entry, or in a section header.
+fn iso_has_efi_entry(file: &File) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut record = [0u8; 75];
+    file.read_exact_at(&mut record, 17 * 2048)?;
+    if &record[1..6] != b"CD001" || &record[7..30] != b"EL TORITO SPECIFICATION" {
+        return Ok(false);
+    }
+    let block = u32::from_le_bytes([record[71], record[72], record[73], record[74]]);
+    let mut catalog = vec![0u8; 2048];
+    file.read_exact_at(&mut catalog, u64::from(block) * 2048)?;
+    if catalog[0] == 1 && catalog[1] == 0xef {
+        return Ok(true);
+    }
+    Ok(catalog
+        .chunks(32)
+        .skip(2)
+        .any(|e| matches!(e[0], 0x90 | 0x91) && e[1] == 0xef))
 }
 
 /// Enough of the start of a file to see every signature checked here: the
@@ -115,6 +160,10 @@ pub fn arch(path: &Path, kind: Kind) -> Result<Arch, RunError> {
             gpt::root_arch(&mut file)
         }
         Kind::Qcow2Disk => Qcow2::open(file).and_then(|mut q| gpt::root_arch(&mut q)),
+        // A BIOS boots x86 machines only.
+        Kind::Iso if !iso_has_efi_entry(&file).map_err(unreadable(path))? => {
+            return Ok(Arch::Amd64);
+        }
         Kind::Iso => {
             let uki = crate::output::inspect::uki_of(path)
                 .map_err(|e| unknown(format!("no UKI in its EFI system partition: {e}")))?;

@@ -89,3 +89,22 @@ fn a_disk_that_cannot_tell_asks_for_arch_and_a_broken_one_is_unreadable() {
         Err(RunError::Unreadable { .. })
     ));
 }
+
+#[test]
+fn a_disk_with_a_bios_boot_partition_and_no_esp_boots_from_the_bios() {
+    let dir = tempfile::tempdir().unwrap();
+    let uefi = gpt_disk(dir.path(), "u.raw", &[ROOT_X86_64, "ef02"]);
+    assert_eq!(firmware(&uefi, Kind::RawDisk).unwrap(), Firmware::Uefi);
+    let bios = dir.path().join("b.raw");
+    std::fs::copy(&uefi, &bios).unwrap();
+    let out = std::process::Command::new("sgdisk")
+        .args(["-t", "1:ef02", "-t", "3:8300"])
+        .arg(&bios)
+        .output()
+        .expect("sgdisk");
+    assert!(out.status.success());
+    assert_eq!(firmware(&bios, Kind::RawDisk).unwrap(), Firmware::Bios);
+    let q = qcow2_of(&bios, "b.qcow2", &[]);
+    assert_eq!(firmware(&q, Kind::Qcow2Disk).unwrap(), Firmware::Bios);
+    assert_eq!(arch(&q, Kind::Qcow2Disk).unwrap(), Arch::Amd64);
+}

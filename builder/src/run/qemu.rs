@@ -69,12 +69,14 @@ pub enum Boot {
         cmdline: String,
     },
     /// UEFI firmware boots a disk or a UKI.
-    Uefi { firmware: Firmware, from: UefiImage },
+    Uefi { firmware: Firmware, from: Medium },
+    /// QEMU's own PC BIOS (SeaBIOS) boots a disk or a CD (never a UKI).
+    Bios { from: Medium },
 }
 
-/// What UEFI firmware boots.
+/// What the firmware boots.
 #[derive(Debug, Clone)]
-pub enum UefiImage {
+pub enum Medium {
     /// A GPT disk, the first boot device. Unless `writable`, QEMU keeps the
     /// guest's writes in a temporary overlay (`snapshot=on`) so a boot never
     /// changes the image.
@@ -242,38 +244,44 @@ fn boot_args(m: &Machine, a: &mut Vec<String>) {
                     qemu_path(&firmware.vars)
                 ),
             ]);
-            match from {
-                UefiImage::Disk {
-                    path,
-                    format,
-                    writable,
-                } => {
-                    let snapshot = if *writable { "" } else { ",snapshot=on" };
-                    push(&[
-                        "-drive".into(),
-                        format!(
-                            "if=none,id=boot,format={},file={}{snapshot}",
-                            format.name(),
-                            qemu_path(path)
-                        ),
-                        "-device".into(),
-                        "virtio-blk-pci,drive=boot,bootindex=0".into(),
-                    ])
-                }
-                UefiImage::Uki(path) => push(&["-kernel".into(), path.display().to_string()]),
-                UefiImage::Cdrom(path) => push(&[
-                    "-drive".into(),
-                    format!(
-                        "if=none,id=cd,media=cdrom,readonly=on,format=raw,file={}",
-                        qemu_path(path)
-                    ),
-                    "-device".into(),
-                    "virtio-scsi-pci,id=scsi".into(),
-                    "-device".into(),
-                    "scsi-cd,drive=cd,bus=scsi.0,bootindex=0".into(),
-                ]),
-            }
+            medium_args(from, a);
         }
+        Boot::Bios { from } => medium_args(from, a),
+    }
+}
+
+fn medium_args(from: &Medium, a: &mut Vec<String>) {
+    let mut push = |items: &[String]| a.extend_from_slice(items);
+    match from {
+        Medium::Disk {
+            path,
+            format,
+            writable,
+        } => {
+            let snapshot = if *writable { "" } else { ",snapshot=on" };
+            push(&[
+                "-drive".into(),
+                format!(
+                    "if=none,id=boot,format={},file={}{snapshot}",
+                    format.name(),
+                    qemu_path(path)
+                ),
+                "-device".into(),
+                "virtio-blk-pci,drive=boot,bootindex=0".into(),
+            ])
+        }
+        Medium::Uki(path) => push(&["-kernel".into(), path.display().to_string()]),
+        Medium::Cdrom(path) => push(&[
+            "-drive".into(),
+            format!(
+                "if=none,id=cd,media=cdrom,readonly=on,format=raw,file={}",
+                qemu_path(path)
+            ),
+            "-device".into(),
+            "virtio-scsi-pci,id=scsi".into(),
+            "-device".into(),
+            "scsi-cd,drive=cd,bus=scsi.0,bootindex=0".into(),
+        ]),
     }
 }
 

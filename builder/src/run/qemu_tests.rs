@@ -53,7 +53,7 @@ fn firmware() -> Firmware {
     }
 }
 
-fn uefi(arch: Arch, from: UefiImage) -> Machine {
+fn uefi(arch: Arch, from: Medium) -> Machine {
     Machine {
         boot: Boot::Uefi {
             firmware: firmware(),
@@ -64,8 +64,8 @@ fn uefi(arch: Arch, from: UefiImage) -> Machine {
     }
 }
 
-fn raw_disk(path: &str) -> UefiImage {
-    UefiImage::Disk {
+fn raw_disk(path: &str) -> Medium {
+    Medium::Disk {
         path: path.into(),
         format: DiskFormat::Raw,
         writable: false,
@@ -127,7 +127,7 @@ fn the_arm64_tpm_is_the_sysbus_tis_device() {
 
 #[test]
 fn a_qcow2_disk_is_attached_as_qcow2_and_writable_only_when_asked() {
-    let from = UefiImage::Disk {
+    let from = Medium::Disk {
         path: "sys-efi.qcow2".into(),
         format: DiskFormat::Qcow2,
         writable: true,
@@ -141,7 +141,7 @@ fn a_qcow2_disk_is_attached_as_qcow2_and_writable_only_when_asked() {
 
 #[test]
 fn a_uki_is_handed_to_the_firmware_as_the_kernel_with_no_command_line() {
-    let args = args_of(&uefi(Arch::Amd64, UefiImage::Uki("out/sys.efi".into())));
+    let args = args_of(&uefi(Arch::Amd64, Medium::Uki("out/sys.efi".into())));
     assert_eq!(after(&args, "-kernel"), ["out/sys.efi"]);
     assert!(after(&args, "-append").is_empty());
     assert!(after(&args, "-initrd").is_empty());
@@ -236,4 +236,22 @@ fn the_kernel_last_words_say_how_the_guest_ended() {
         Some(Ending::Panicked(_))
     ));
     assert_eq!(last_word("cairn-init: ready"), None);
+}
+
+#[test]
+fn a_bios_disk_boots_from_qemus_own_bios_with_no_flash() {
+    let m = Machine {
+        boot: Boot::Bios {
+            from: raw_disk("out/sys-bios.raw"),
+        },
+        disks: vec![],
+        ..machine(Arch::Amd64)
+    };
+    let args = args_of(&m);
+    assert_eq!(after(&args, "-machine"), ["q35"]);
+    assert_eq!(
+        after(&args, "-drive"),
+        ["if=none,id=boot,format=raw,file=out/sys-bios.raw,snapshot=on"]
+    );
+    assert!(!args.iter().any(|a| a.contains("pflash")), "{args:?}");
 }

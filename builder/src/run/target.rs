@@ -1,10 +1,10 @@
 //! Which of `cairn build`'s outputs `cairn run qemu TARGET` boots.
 //!
 //! The rule: a TARGET that is a file is booted as what its contents say
-//! (GPT disk, qcow2 disk or UKI). Otherwise TARGET is a NAME prefix and the
-//! first output that exists wins, in this order: NAME-kernel (with
+//! (GPT disk, qcow2 disk, UKI or ISO). Otherwise TARGET is a NAME prefix
+//! and the first output that exists wins, in this order: NAME-kernel (with
 //! NAME-initrd.img and NAME-cmdline), NAME-efi.raw, NAME-efi.qcow2,
-//! NAME.efi. kernel+initrd comes first because it boots fastest and was the
+//! NAME.efi, NAME-efi.iso, NAME-bios.raw, NAME-bios.qcow2, NAME-bios.iso. kernel+initrd comes first because it boots fastest and was the
 //! only output before disks; boot a disk built beside it by naming its file.
 
 use std::path::{Path, PathBuf};
@@ -38,10 +38,19 @@ pub fn sibling(name: &Path, suffix: &str) -> PathBuf {
 
 /// The candidates for a NAME, in the order they are tried.
 pub fn candidates(name: &Path) -> Vec<PathBuf> {
-    ["-kernel", "-efi.raw", "-efi.qcow2", ".efi", "-efi.iso"]
-        .iter()
-        .map(|suffix| sibling(name, suffix))
-        .collect()
+    [
+        "-kernel",
+        "-efi.raw",
+        "-efi.qcow2",
+        ".efi",
+        "-efi.iso",
+        "-bios.raw",
+        "-bios.qcow2",
+        "-bios.iso",
+    ]
+    .iter()
+    .map(|suffix| sibling(name, suffix))
+    .collect()
 }
 
 /// Finds what `target` names; see the module documentation for the rule.

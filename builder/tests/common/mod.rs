@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod host;
 pub mod image;
 pub mod proxy;
 pub mod registry;

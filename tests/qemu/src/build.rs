@@ -42,6 +42,13 @@ pub enum Format {
     Uki,
     /// `NAME-efi.iso`.
     IsoEfi,
+    /// `NAME-bios.iso`: ISOLINUX, the kernel and the whole root as initrd.
+    IsoBios,
+    /// `NAME-bios.raw`: GPT, a BIOS boot partition with ISOLINUX, squashfs
+    /// root under dm-verity.
+    RawBios,
+    /// `NAME-bios.qcow2`.
+    Qcow2Bios,
 }
 
 impl Format {
@@ -53,6 +60,9 @@ impl Format {
             Format::Qcow2Efi => "qcow2-efi",
             Format::Uki => "uki",
             Format::IsoEfi => "iso-efi",
+            Format::IsoBios => "iso-bios",
+            Format::RawBios => "raw-bios",
+            Format::Qcow2Bios => "qcow2-bios",
         }
     }
 }
@@ -80,6 +90,9 @@ impl Built {
             Format::Qcow2Efi => self.dir.join(format!("{}-efi.qcow2", self.name)),
             Format::Uki => self.dir.join(format!("{}.efi", self.name)),
             Format::IsoEfi => self.dir.join(format!("{}-efi.iso", self.name)),
+            Format::IsoBios => self.dir.join(format!("{}-bios.iso", self.name)),
+            Format::RawBios => self.dir.join(format!("{}-bios.raw", self.name)),
+            Format::Qcow2Bios => self.dir.join(format!("{}-bios.qcow2", self.name)),
         }
     }
 
@@ -260,7 +273,15 @@ pub fn build_config_as(
     for package in packages(yaml) {
         ensure_package(&package)?;
     }
-    if !matches!(format, Format::KernelInitrd | Format::KernelSquashfs) && !yaml.contains("stub:") {
+    let bios = matches!(
+        format,
+        Format::IsoBios | Format::RawBios | Format::Qcow2Bios
+    );
+    if bios && !yaml.contains("syslinux:") {
+        ensure_package("syslinux")?;
+    }
+    let uefi = !bios && !matches!(format, Format::KernelInitrd | Format::KernelSquashfs);
+    if uefi && !yaml.contains("stub:") {
         ensure_package("systemd-stub")?;
     }
     let cairn = cairn()?;
