@@ -1,4 +1,4 @@
-//! `cairn run qemu`: boots a kernel+initrd build, a UEFI disk or a UKI in
+//! `cairn run qemu`: boots a kernel+initrd build, a disk, an ISO or a UKI in
 //! QEMU with the console on this terminal, and exits 0 only when the guest
 //! stopped cleanly.
 
@@ -28,9 +28,13 @@ pub enum RunCommand {
     /// GPT disk (`-f raw-efi`, NAME-efi.raw) or a qcow2 disk (`-f qcow2-efi`)
     /// boots through UEFI firmware (OVMF on x86_64, AAVMF on arm64) as the
     /// first virtio disk; a UKI (`-f uki`, NAME.efi) is handed to the
-    /// firmware directly. Otherwise the first of these that exists is
-    /// booted: NAME-kernel (with NAME-initrd.img and NAME-cmdline, no
-    /// firmware), NAME-efi.raw, NAME-efi.qcow2, NAME.efi.
+    /// firmware directly; an ISO (`-f iso-efi`) boots from a CD drive. A
+    /// `-bios` disk or ISO (a BIOS boot partition and no ESP, or no EFI
+    /// entry) boots through QEMU's own PC BIOS (SeaBIOS) instead. Otherwise
+    /// the first of these that exists is booted: NAME-kernel (with
+    /// NAME-initrd.img and NAME-cmdline, no firmware), NAME-efi.raw,
+    /// NAME-efi.qcow2, NAME.efi, NAME-efi.iso, NAME-bios.raw,
+    /// NAME-bios.qcow2, NAME-bios.iso.
     ///
     /// Disks are attached with snapshot=on: the guest's writes go to a
     /// temporary overlay and the image never changes (pass --writable to
@@ -81,6 +85,10 @@ pub struct QemuArgs {
     /// Let a booted disk keep the guest's writes (default: snapshot=on).
     #[arg(long)]
     pub writable: bool,
+    /// Boot an ISO image as a disk, as a USB stick or a disk it was written
+    /// to would be seen, not from a CD drive.
+    #[arg(long)]
+    pub as_disk: bool,
     /// UEFI firmware code (default: /usr/share/OVMF/OVMF_CODE_4M.fd,
     /// /usr/share/AAVMF/AAVMF_CODE.fd on arm64).
     #[arg(long, value_name = "FILE")]
@@ -158,7 +166,12 @@ fn boot_of(
             let bios = image::firmware(&path, kind)? == image::Firmware::Bios;
             let from = match kind {
                 Kind::Uki => Medium::Uki(path),
-                Kind::Iso => Medium::Cdrom(path),
+                Kind::Iso if !args.as_disk => Medium::Cdrom(path),
+                Kind::Iso => Medium::Disk {
+                    path,
+                    format: DiskFormat::Raw,
+                    writable: args.writable,
+                },
                 Kind::RawDisk | Kind::Qcow2Disk => Medium::Disk {
                     path,
                     format: if kind == Kind::Qcow2Disk {
@@ -185,6 +198,21 @@ fn boot_of(
 
 fn qemu_run(args: QemuArgs) -> anyhow::Result<()> {
     let target = target::resolve(&args.name)?;
+    if args.as_disk
+        && !matches!(
+            target,
+            Target::File {
+                kind: Kind::Iso,
+                ..
+            }
+        )
+    {
+        return Err(CliError::user(format!(
+            "--as-disk boots an ISO image as a disk; {} is not an ISO image",
+            args.name.display()
+        ))
+        .into());
+    }
     let arch = guest_arch(&target, args.arch)?;
     let mut disks = args
         .disks

@@ -24,6 +24,8 @@ pub struct Options {
     /// Extra disks as `cairn run qemu --disk` takes them
     /// (`FILE[,size=N]`), kept across boots.
     pub disks: Vec<String>,
+    /// Boot an ISO as a disk, as a USB stick would be (`--as-disk`).
+    pub as_disk: bool,
 }
 
 impl Default for Options {
@@ -35,6 +37,7 @@ impl Default for Options {
             limit: Duration::from_secs(300),
             tpm: false,
             disks: Vec::new(),
+            as_disk: false,
         }
     }
 }
@@ -74,6 +77,9 @@ impl Guest {
             .args(["--timeout", &opts.limit.as_secs().to_string()]);
         if opts.tpm {
             cmd.arg("--tpm");
+        }
+        if opts.as_disk {
+            cmd.arg("--as-disk");
         }
         for disk in &opts.disks {
             cmd.arg("--disk").arg(disk);

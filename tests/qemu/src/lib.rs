@@ -13,6 +13,7 @@
 mod build;
 mod error;
 mod guest;
+mod pcrs;
 
 pub use build::{
     Arch, Built, Format, build, build_as, build_config, build_config_as, cairn, ensure_package,
@@ -20,3 +21,4 @@ pub use build::{
 };
 pub use error::BootError;
 pub use guest::{Guest, Options};
+pub use pcrs::{booted_pcrs, predict};

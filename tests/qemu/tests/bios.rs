@@ -29,10 +29,15 @@ services:
 /// Boots `format` and waits for `loader` lines, the init, `root` lines,
 /// the service's `marker` and the power-off, in that order.
 fn boots(format: Format, marker: &str, loader: &[&str], root: &[&str]) {
+    boots_with(format, false, marker, loader, root);
+}
+
+fn boots_with(format: Format, as_disk: bool, marker: &str, loader: &[&str], root: &[&str]) {
     let built = build_config_as("bios", &system(marker), Arch::Amd64, format)
         .unwrap_or_else(|e| panic!("{e}"));
     let options = Options {
         limit: Duration::from_secs(400),
+        as_disk,
         ..Options::default()
     };
     let mut guest = Guest::boot(&built, &options).unwrap_or_else(|e| panic!("{e}"));
@@ -56,6 +61,17 @@ fn an_iso_bios_image_boots_from_a_cd_through_isolinux() {
         Format::IsoBios,
         "hello-from-the-bios-iso",
         &["ISOLINUX 6"],
+        &[],
+    );
+}
+
+#[test]
+fn an_iso_bios_image_written_to_a_stick_boots_through_its_hybrid_mbr() {
+    boots_with(
+        Format::IsoBios,
+        true,
+        "hello-from-the-bios-stick",
+        &["Booting from Hard Disk", "ISOLINUX 6"],
         &[],
     );
 }

@@ -3,64 +3,19 @@
 //! at the verity check, an edited command line still boots but no longer
 //! matches PCR 11, and two builds give the same bytes.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use cairn_qemu_tests::{Arch, Built, Format, Guest, Options, build_as, cairn};
+use cairn_qemu_tests::{
+    Arch, Built, Format, Guest, Options, booted_pcrs, build_as, cairn, predict,
+};
 
 const BOOT: Duration = Duration::from_secs(240);
 
 fn built(arch: Arch) -> Built {
     build_as("examples/measured.yml", arch, Format::RawEfi).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn predict(image: &Path) -> BTreeMap<String, String> {
-    let out = Command::new(cairn().unwrap_or_else(|e| panic!("{e}")))
-        .args(["pcr", "predict", "--json"])
-        .arg(image)
-        .output()
-        .expect("cairn pcr predict runs");
-    assert!(
-        out.status.success(),
-        "cairn pcr predict failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("predict prints JSON")
-}
-
-/// Boots `image` with a TPM and returns the PCRs the `pcrs` service printed.
-fn booted_pcrs(built: &Built) -> BTreeMap<String, String> {
-    let opts = Options {
-        tpm: true,
-        limit: BOOT + Duration::from_secs(60),
-        ..Options::default()
-    };
-    let mut guest = Guest::boot(built, &opts).unwrap_or_else(|e| panic!("{e}"));
-    guest
-        .wait_for("pcrs-done", BOOT)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let log = guest.log();
-    let status = guest
-        .wait_exit(Duration::from_secs(120))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        status.success(),
-        "the guest did not power off cleanly:\n{log}"
-    );
-    let mut pcrs = BTreeMap::new();
-    for line in log.lines() {
-        // The service's lines come prefixed with its name ("pcrs: ").
-        if let Some(at) = line.find("pcr-")
-            && let Some((n, v)) = line[at + 4..].split_once('=')
-        {
-            pcrs.insert(n.to_string(), v.trim().to_lowercase());
-        }
-    }
-    assert_eq!(pcrs.len(), 3, "expected three PCR lines in:\n{log}");
-    pcrs
 }
 
 /// The byte range of partition `n` (1-based) of a GPT disk.
