@@ -9,7 +9,7 @@ use rustix::mount::MountFlags;
 
 use crate::boot::log;
 use crate::runtime::{self, Interface, RW_DIR, Runtime, RuntimeMount};
-use crate::sys::{MS_REMOUNT, Mount, NewLink, Sys};
+use crate::sys::{Mount, NewLink, Sys, mount_bind_aware};
 
 /// Where cgroup v2 is mounted (boot.rs); `cgroups` are directories below.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -265,16 +265,7 @@ fn mount(
         data: &data,
         required: false,
     };
-    let mut result = sys.mount(&mount);
-    // mount(2) ignores MS_RDONLY on a new bind mount: it takes a remount.
-    if result.is_ok() && flags.contains(MountFlags::BIND.union(MountFlags::RDONLY)) {
-        let remount = Mount {
-            flags: flags.union(MountFlags::from_bits_retain(MS_REMOUNT)),
-            ..mount
-        };
-        result = sys.mount(&remount);
-    }
-    result.map_err(|source| PrepareError::Mount {
+    mount_bind_aware(sys, &mount).map_err(|source| PrepareError::Mount {
         from: m.source.clone(),
         target: target.clone(),
         fstype: m.fstype.clone(),

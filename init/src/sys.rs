@@ -25,6 +25,23 @@ pub struct Mount<'a> {
     pub required: bool,
 }
 
+/// Mounts `m`. mount(2) ignores MS_RDONLY on a new bind mount, so a
+/// read-only bind is remounted read-only; when that fails the bind is
+/// removed again, never left writable.
+pub fn mount_bind_aware(sys: &mut impl Sys, m: &Mount<'_>) -> io::Result<()> {
+    sys.mount(m)?;
+    if !m.flags.contains(MountFlags::BIND.union(MountFlags::RDONLY)) {
+        return Ok(());
+    }
+    let remount = Mount {
+        flags: m.flags.union(MountFlags::from_bits_retain(MS_REMOUNT)),
+        ..*m
+    };
+    sys.mount(&remount).inspect_err(|_| {
+        let _ = sys.unmount(m.target);
+    })
+}
+
 /// The signals PID 1 listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {

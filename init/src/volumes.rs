@@ -9,7 +9,7 @@ use rustix::mount::MountFlags;
 use serde::Deserialize;
 
 use crate::boot::log;
-use crate::sys::{MS_REMOUNT, Mount, Sys};
+use crate::sys::{Mount, Sys, mount_bind_aware};
 
 pub const DIR: &str = "/containers/volumes";
 /// Where the writable layers of volumes live: /run is a tmpfs.
@@ -73,24 +73,12 @@ fn read_only(sys: &mut impl Sys, name: &str) -> Result<&'static str, String> {
         source: &lower,
         target: &merged,
         fstype: "",
-        flags: MountFlags::BIND,
+        flags: MountFlags::BIND.union(MountFlags::RDONLY),
         data: "",
         required: false,
     };
-    sys.mount(&bind)
-        .map_err(|e| format!("cannot bind {lower} on {merged}: {e}"))?;
-    // mount(2) ignores MS_RDONLY on a new bind mount: it takes a remount.
-    let remount = Mount {
-        flags: MountFlags::BIND
-            .union(MountFlags::RDONLY)
-            .union(MountFlags::from_bits_retain(MS_REMOUNT)),
-        ..bind
-    };
-    if let Err(e) = sys.mount(&remount) {
-        // Never leave a read-only volume writable.
-        let _ = sys.unmount(&merged);
-        return Err(format!("cannot make {merged} read-only: {e}"));
-    }
+    mount_bind_aware(sys, &bind)
+        .map_err(|e| format!("cannot mount {lower} read-only on {merged}: {e}"))?;
     Ok("mounted read-only")
 }
 
@@ -150,7 +138,7 @@ mod tests {
             .collect();
         assert_eq!(flags.len(), 2, "{:#?}", sys.calls);
         assert!(flags[0].contains(MountFlags::BIND));
-        assert!(!flags[0].contains(MountFlags::RDONLY));
+        assert_eq!(flags[0].bits() & 32, 0, "the first mount is the bind");
         assert!(flags[1].contains(MountFlags::BIND | MountFlags::RDONLY));
         assert_eq!(flags[1].bits() & 32, 32, "the second mount is a remount");
         assert!(sys.logged("volume conf: mounted read-only"));
@@ -168,7 +156,7 @@ mod tests {
             "{:#?}",
             sys.calls
         );
-        assert!(sys.logged("warning: volume conf: cannot make"));
+        assert!(sys.logged("warning: volume conf: cannot mount"));
         assert!(
             sys.logged("volume next: mounted writable"),
             "{:#?}",

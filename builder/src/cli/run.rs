@@ -34,7 +34,8 @@ pub enum RunCommand {
     /// the first of these that exists is booted: NAME-kernel (with
     /// NAME-initrd.img and NAME-cmdline, no firmware), NAME-efi.raw,
     /// NAME-efi.qcow2, NAME.efi, NAME-efi.iso, NAME-bios.raw,
-    /// NAME-bios.qcow2, NAME-bios.iso.
+    /// NAME-bios.qcow2, NAME-bios.iso, and LinuxKit's names for them:
+    /// NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso.
     ///
     /// Disks are attached with snapshot=on: the guest's writes go to a
     /// temporary overlay and the image never changes (pass --writable to

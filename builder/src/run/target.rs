@@ -4,7 +4,8 @@
 //! (GPT disk, qcow2 disk, UKI or ISO). Otherwise TARGET is a NAME prefix
 //! and the first output that exists wins, in this order: NAME-kernel (with
 //! NAME-initrd.img and NAME-cmdline), NAME-efi.raw, NAME-efi.qcow2,
-//! NAME.efi, NAME-efi.iso, NAME-bios.raw, NAME-bios.qcow2, NAME-bios.iso. kernel+initrd comes first because it boots fastest and was the
+//! NAME.efi, NAME-efi.iso, NAME-bios.raw, NAME-bios.qcow2, NAME-bios.iso,
+//! then LinuxKit's names: NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso. kernel+initrd comes first because it boots fastest and was the
 //! only output before disks; boot a disk built beside it by naming its file.
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,12 @@ pub fn candidates(name: &Path) -> Vec<PathBuf> {
         "-bios.raw",
         "-bios.qcow2",
         "-bios.iso",
+        // LinuxKit's names for raw-efi, raw-bios, qcow2-bios and iso-bios,
+        // so its outputs (or cairn's renamed to them) boot by NAME too.
+        "-efi.img",
+        "-bios.img",
+        ".qcow2",
+        ".iso",
     ]
     .iter()
     .map(|suffix| sibling(name, suffix))
@@ -119,6 +126,25 @@ mod tests {
     }
 
     #[test]
+    fn a_name_finds_a_disk_under_linuxkits_name_after_cairns() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = dir.path().join("sys");
+        std::fs::write(sibling(&name, "-bios.img"), gpt_header_only()).unwrap();
+        assert_eq!(
+            resolve(&name).unwrap(),
+            Target::File {
+                path: sibling(&name, "-bios.img"),
+                kind: Kind::RawDisk
+            }
+        );
+        std::fs::write(sibling(&name, "-bios.raw"), gpt_header_only()).unwrap();
+        assert!(matches!(
+            resolve(&name).unwrap(),
+            Target::File { path, .. } if path == sibling(&name, "-bios.raw")
+        ));
+    }
+
+    #[test]
     fn a_file_is_booted_as_its_contents_say_whatever_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("disk.qcow2");
@@ -137,7 +163,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let name = dir.path().join("sys");
         let text = resolve(&name).unwrap_err().to_string();
-        for suffix in ["sys-kernel", "sys-efi.raw", "sys-efi.qcow2", "sys.efi"] {
+        for suffix in [
+            "sys-kernel",
+            "sys-efi.raw",
+            "sys-efi.qcow2",
+            "sys.efi",
+            "sys-bios.iso",
+            "sys-efi.img",
+            "sys.iso",
+        ] {
             assert!(text.contains(suffix), "{suffix} missing from: {text}");
         }
     }
