@@ -536,3 +536,146 @@ fn the_same_inputs_give_the_same_tree() {
     let b = tar_of(&f.build(yaml).expect("test step"));
     assert_eq!(a, b);
 }
+
+/// A layer of raw tar bytes: a header for `name` as given (long names go
+/// in a GNU long-name entry), with PAX records before it when given.
+fn raw_layer(name: &str, pax: &[(&str, &str)], data: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    if !pax.is_empty() {
+        b.append_pax_extensions(pax.iter().map(|(k, v)| (*k, v.as_bytes())))
+            .expect("test step");
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o4755);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, name, data).expect("test step");
+    b.into_inner().expect("test step")
+}
+
+fn refused(layer: Vec<u8>) -> AssembleError {
+    let mut f = Fixture::new();
+    f.add("hostile", &[layer], json!({}));
+    f.build("init: [hostile]\n")
+        .expect_err("a hostile layer is refused")
+}
+
+#[test]
+fn a_whiteout_that_names_nothing_is_refused_not_applied_to_its_folder() {
+    let mut f = Fixture::new();
+    let base = layer(&[E::File("etc/passwd", b"root")]);
+    f.add(
+        "hostile",
+        &[base, layer(&[E::File("etc/.wh.", b"")])],
+        json!({}),
+    );
+    let err = f.build("init: [hostile]\n").unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, AssembleError::Escapes { .. }), "{msg}");
+    assert!(
+        msg.contains("etc/.wh.") && msg.contains("whiteout"),
+        "{msg}"
+    );
+    let top = layer(&[E::File(".wh.", b"")]);
+    assert!(matches!(refused(top), AssembleError::Escapes { .. }));
+}
+
+#[test]
+fn a_uid_beyond_32_bits_is_refused_not_wrapped_to_root() {
+    for (key, value) in [("uid", "4294967296"), ("gid", "4294967296"), ("uid", "-1")] {
+        let err = refused(raw_layer("bin/su", &[(key, value)], b"x"));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("fits 32 bits") && msg.contains("bin/su"),
+            "{key}={value}: {msg}"
+        );
+    }
+    let mut f = Fixture::new();
+    f.add(
+        "ok",
+        &[raw_layer("bin/su", &[("uid", "4294967295")], b"x")],
+        json!({}),
+    );
+    let system = f.build("init: [ok]\n").expect("the largest uid fits");
+    assert_eq!(system.rootfs.get("bin/su").expect("su").uid, u32::MAX);
+}
+
+#[test]
+fn paths_longer_than_linux_allows_are_refused_before_any_work_on_them() {
+    // 5000 components of one byte: 9999 bytes, refused as a whole.
+    let deep = vec!["a"; 5000].join("/");
+    let msg = refused(raw_layer(&deep, &[], b"x")).to_string();
+    assert!(
+        msg.contains("longer than Linux allows (4096 bytes)"),
+        "{msg}"
+    );
+    let long_name = format!("etc/{}", "n".repeat(256));
+    let msg = refused(raw_layer(&long_name, &[], b"x")).to_string();
+    assert!(msg.contains("255 bytes"), "{msg}");
+    // Deep but within PATH_MAX is fine, and linear: 2000 levels.
+    let mut f = Fixture::new();
+    let ok = vec!["d"; 2000].join("/");
+    f.add("deep", &[raw_layer(&ok, &[], b"x")], json!({}));
+    let system = f.build("init: [deep]\n").expect("a deep but legal path");
+    assert!(system.rootfs.get(&ok).is_some());
+}
+
+#[test]
+fn a_malformed_layer_is_bad_input_naming_the_layer_not_a_machine_fault() {
+    use cairn::exit::{Classify, ErrorClass};
+    let mut bytes = layer(&[E::File("etc/motd", b"hello")]);
+    // A broken header checksum: the tar reader cannot parse it.
+    bytes[148..156].copy_from_slice(b"0000000\0");
+    let err = refused(bytes);
+    let msg = err.to_string();
+    assert!(matches!(err, AssembleError::LayerMalformed { .. }), "{msg}");
+    assert!(
+        msg.contains("malformed") && msg.contains("sha256:"),
+        "{msg}"
+    );
+    assert_eq!(err.class(), ErrorClass::User);
+    let gz = gzip(&layer(&[E::File("etc/motd", b"hello")]));
+    let cut = gz[..gz.len() / 2].to_vec();
+    assert_eq!(refused(cut).class(), ErrorClass::User);
+}
+
+#[test]
+fn a_files_source_that_is_a_fifo_or_a_device_is_refused_and_a_big_file_streams() {
+    let mut f = Fixture::new();
+    f.add("base", &[layer(&[E::File("etc/motd", b"hi")])], json!({}));
+    let fifo = f.work.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    for (source, kind) in [
+        (fifo.to_str().expect("utf-8"), "a FIFO"),
+        ("/dev/zero", "a device"),
+    ] {
+        let yaml = format!(
+            "init: [base]\nfiles:\n  - path: etc/x\n    source: {source}\n    optional: true\n"
+        );
+        let err = f.build(&yaml).expect_err("a non-regular source is refused");
+        let chain = format!("{err}: {}", std::error::Error::source(&err).expect("cause"));
+        assert!(matches!(err, AssembleError::FileSource { .. }), "{chain}");
+        assert!(
+            chain.contains(kind) && chain.contains("files[0]"),
+            "{chain}"
+        );
+    }
+    // 64 MiB, written sparse: streamed into the tree, not read whole.
+    let big = f.work.path().join("big.img");
+    std::fs::File::create(&big)
+        .and_then(|file| file.set_len(64 << 20))
+        .expect("big file");
+    let yaml = format!(
+        "init: [base]\nfiles:\n  - path: var/big.img\n    source: {}\n",
+        big.display()
+    );
+    let system = f.build(&yaml).expect("a big regular file is fine");
+    let Some(Kind::File(id)) = system.rootfs.get("var/big.img").map(|e| e.kind.clone()) else {
+        panic!("var/big.img is missing");
+    };
+    assert_eq!(id.size, 64 << 20);
+}

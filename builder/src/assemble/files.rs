@@ -6,6 +6,7 @@
 //! directories that already exist keep their owner and mode.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::AssembleError;
@@ -56,15 +57,17 @@ fn add_one(
         }
     };
     let (uid, gid) = (id(&f.uid)?, id(&f.gid)?);
-    let contents: Option<Vec<u8>> = if directory || f.symlink.is_some() {
+    let contents: Option<Body> = if directory || f.symlink.is_some() {
         None
     } else if let Some(text) = &f.contents {
-        Some(text.clone().into_bytes())
+        Some(Body::Bytes(text.clone().into_bytes()))
     } else if let Some(source) = &f.source {
         let source_path = source_path(source, &f.location.file);
-        match std::fs::read(&source_path) {
-            Ok(bytes) => Some(bytes),
-            Err(_) if f.optional.unwrap_or(false) => return Ok(()),
+        match open_source(&source_path) {
+            Ok(file) => Some(Body::File(file)),
+            Err(e) if f.optional.unwrap_or(false) && e.kind() == io::ErrorKind::NotFound => {
+                return Ok(());
+            }
             Err(e) => {
                 return Err(AssembleError::FileSource {
                     index,
@@ -74,7 +77,7 @@ fn add_one(
             }
         }
     } else if let Some(kind) = &f.metadata {
-        Some(metadata(config, kind).map_err(fail)?)
+        Some(Body::Bytes(metadata(config, kind).map_err(fail)?))
     } else {
         return Err(fail(
             "give one of contents, source, metadata, symlink or directory".into(),
@@ -123,11 +126,56 @@ fn add_one(
     } else if let Some(target) = &f.symlink {
         tree.insert(&path, entry(Kind::Symlink(target.clone())))
     } else {
-        let bytes = contents.unwrap_or_default();
-        tree.add_file(&path, &mut bytes.as_slice(), mode, uid, gid)
+        match contents {
+            Some(Body::File(mut file)) => tree.add_file(&path, &mut file, mode, uid, gid),
+            Some(Body::Bytes(bytes)) => tree.add_file(&path, &mut bytes.as_slice(), mode, uid, gid),
+            None => tree.add_file(&path, &mut io::empty(), mode, uid, gid),
+        }
     };
     placed.map_err(|e| fail(e.to_string()))?;
     Ok(())
+}
+
+/// A file's contents: in memory, or a host file streamed into the tree.
+enum Body {
+    Bytes(Vec<u8>),
+    File(std::fs::File),
+}
+
+/// Opens a `source:` that must be a regular file. A FIFO would block the
+/// build and a device (`/dev/zero`) never ends, so both are refused before
+/// anything is read; a regular file of any size is streamed.
+fn open_source(path: &Path) -> io::Result<std::fs::File> {
+    let not_regular = |kind: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {kind}, not a regular file"),
+        )
+    };
+    let kind = |t: std::fs::FileType| {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        }
+    };
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(meta.file_type())));
+    }
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(meta.file_type())));
+    }
+    Ok(file)
 }
 
 /// `~/` is the home directory; a relative path is relative to the directory

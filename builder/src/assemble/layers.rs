@@ -77,16 +77,31 @@ pub(super) fn layer_error(image: &str, layer: &Digest, e: LayerError) -> Assembl
             image: image.to_string(),
             source: Box::new(source),
         },
-        LayerError::Read(source) => AssembleError::LayerRead {
-            image: image.to_string(),
-            layer: layer.clone(),
-            source,
-        },
+        LayerError::Read(source) => read_error(image, layer, source),
         LayerError::Digest { actual } => AssembleError::LayerDigest {
             image: image.to_string(),
             layer: layer.clone(),
             actual,
         },
+    }
+}
+
+/// A failed read of a layer: the store's (the machine's), or the layer's own
+/// bytes, which passed their digest check and so are malformed as built.
+fn read_error(image: &str, layer: &Digest, source: io::Error) -> AssembleError {
+    let (image, layer) = (image.to_string(), layer.clone());
+    if crate::oci::layer::is_disk_error(&source) {
+        AssembleError::LayerRead {
+            image,
+            layer,
+            source,
+        }
+    } else {
+        AssembleError::LayerMalformed {
+            image,
+            layer,
+            source,
+        }
     }
 }
 
@@ -106,11 +121,7 @@ pub(super) enum LayerFail {
 impl LayerFail {
     fn into_error(self, l: &Layer<'_>) -> AssembleError {
         match self {
-            LayerFail::Io(source) => AssembleError::LayerRead {
-                image: l.image.to_string(),
-                layer: l.digest.clone(),
-                source,
-            },
+            LayerFail::Io(source) => read_error(l.image, l.digest, source),
             LayerFail::Escapes { path, why } => AssembleError::Escapes {
                 image: l.image.to_string(),
                 layer: l.digest.clone(),
@@ -155,6 +166,12 @@ impl Layer<'_> {
                 continue;
             }
             if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+                if hidden.is_empty() {
+                    return Err(LayerFail::Escapes {
+                        path: rel,
+                        why: "it is a whiteout that names nothing (`.wh.`), which would delete the whole folder",
+                    });
+                }
                 let target = self.full(&join(dir, hidden));
                 if !self.added.contains(&target) {
                     tree.remove(&target);
@@ -163,8 +180,9 @@ impl Layer<'_> {
             }
             let landed = self.add(tree, &rel, &mut entry)?;
             let mut p = landed.as_str();
-            loop {
-                self.added.insert(p.to_string());
+            // A parent already recorded has its own parents recorded too, so
+            // each path costs its new components only.
+            while self.added.insert(p.to_string()) {
                 match p.rsplit_once('/') {
                     Some((parent, _)) if parent.len() > self.prefix.len() => p = parent,
                     _ => break,
@@ -180,13 +198,16 @@ impl Layer<'_> {
 
     /// Refuses a path whose parent directories include a symlink.
     fn no_symlink_on_the_way(&self, tree: &Tree, rel: &str, dir: &str) -> Result<(), LayerFail> {
-        let mut here = String::new();
+        let mut here = self.full("");
         for c in dir.split('/').filter(|c| !c.is_empty()) {
-            here = join(&here, c);
+            if !here.is_empty() {
+                here.push('/');
+            }
+            here.push_str(c);
             if let Some(Entry {
                 kind: Kind::Symlink(_),
                 ..
-            }) = tree.get(&self.full(&here))
+            }) = tree.get(&here)
             {
                 return Err(LayerFail::Escapes {
                     path: rel.to_string(),
@@ -205,7 +226,14 @@ impl Layer<'_> {
     ) -> Result<String, LayerFail> {
         let h = entry.header();
         let mode = h.mode().map_err(LayerFail::Io)? & 0o7777;
-        let (mut uid, mut gid) = (id(h.uid()), id(h.gid()));
+        let bad_id = || LayerFail::Escapes {
+            path: rel.to_string(),
+            why: "its uid or gid is not a number that fits 32 bits",
+        };
+        // A value that does not fit is refused, never cut down: 2^32 must
+        // not become uid 0. A blank header field reads as 0, as tar does.
+        let id = |v: u64| u32::try_from(v).map_err(|_| bad_id());
+        let (mut uid, mut gid) = (id(h.uid().unwrap_or(0))?, id(h.gid().unwrap_or(0))?);
         let kind_byte = h.entry_type();
         let link = entry
             .link_name_bytes()
@@ -221,10 +249,14 @@ impl Layer<'_> {
                 let Ok(key) = ext.key() else { continue };
                 if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
                     xattrs.insert(name.to_string(), ext.value_bytes().to_vec());
-                } else if key == "uid" {
-                    uid = ext.value().ok().and_then(|v| v.parse().ok()).unwrap_or(uid);
-                } else if key == "gid" {
-                    gid = ext.value().ok().and_then(|v| v.parse().ok()).unwrap_or(gid);
+                } else if key == "uid" || key == "gid" {
+                    let value = ext.value().ok().and_then(|v| v.parse::<u64>().ok());
+                    let value = id(value.ok_or_else(bad_id)?)?;
+                    if key == "uid" {
+                        uid = value;
+                    } else {
+                        gid = value;
+                    }
                 }
             }
         }
@@ -291,14 +323,28 @@ impl Layer<'_> {
     }
 }
 
-fn id(v: io::Result<u64>) -> u32 {
-    v.ok().and_then(|v| u32::try_from(v).ok()).unwrap_or(0)
-}
+/// Linux's PATH_MAX and NAME_MAX: no file system holds a longer path or
+/// name, so a layer entry beyond them is refused before any work on it.
+const PATH_MAX: usize = 4096;
+const NAME_MAX: usize = 255;
 
-/// A layer path without `/`, `./` and empty parts; `..` is refused.
+/// A layer path without `/`, `./` and empty parts; `..` is refused, and so
+/// are paths and names longer than Linux allows.
 fn clean(raw: &str) -> Result<String, LayerFail> {
+    let refuse = |why| {
+        Err(LayerFail::Escapes {
+            path: raw.chars().take(200).collect(),
+            why,
+        })
+    };
+    if raw.len() > PATH_MAX {
+        return refuse("its path is longer than Linux allows (4096 bytes)");
+    }
     let mut out: Vec<&str> = Vec::new();
     for c in raw.split('/') {
+        if c.len() > NAME_MAX {
+            return refuse("a name in its path is longer than Linux allows (255 bytes)");
+        }
         match c {
             "" | "." => {}
             ".." => {

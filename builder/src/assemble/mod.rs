@@ -106,8 +106,17 @@ pub enum AssembleError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("image {image}: cannot read layer {layer}; pull the image again (`cairn pull`)")]
+    #[error("image {image}: cannot read layer {layer} from the store")]
     LayerRead {
+        image: String,
+        layer: Digest,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "image {image}: layer {layer} is malformed (its compression or tar stream cannot be read); the image must be rebuilt"
+    )]
+    LayerMalformed {
         image: String,
         layer: Digest,
         #[source]

@@ -276,6 +276,21 @@ pub(crate) fn check_file(
         if let Some(r) = k.syslinux.clone() {
             c.image_ref(&[K("kernel"), K("syslinux")], &r);
         }
+        if let Some(line) = &k.cmdline
+            && let Some(bad) = line
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n'))
+        {
+            // The kernel reads its command line as a C string: a NUL cuts it
+            // short, and other control bytes have no place in it.
+            c.report(
+                &[K("kernel"), K("cmdline")],
+                format!(
+                    "the command line holds the control character {:?}; remove it",
+                    bad
+                ),
+            );
+        }
     }
     for (i, r) in cfg.init.iter().enumerate() {
         c.image_ref(&[K("init"), I(i)], r);

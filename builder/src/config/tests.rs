@@ -54,6 +54,16 @@ fn a_number_where_text_is_expected_suggests_quotes() {
 }
 
 #[test]
+fn a_nul_in_the_kernel_command_line_is_reported_at_its_line() {
+    let d = one("kernel:\n  image: k\n  cmdline: \"console=ttyS0\\0 init=/bin/sh\"\n");
+    assert!(d.starts_with("t.yml:3:"), "{d}");
+    assert!(
+        d.contains("kernel.cmdline") && d.contains("control character '\\0'"),
+        "{d}"
+    );
+}
+
+#[test]
 fn every_problem_in_a_file_is_listed() {
     let d = diags(
         "onboot:\n  - name: a\n    image: x\n    net: [1]\n    bogus: 1\n  - image: y\nfiles:\n  - path: a\n    mode: rwx\n    contents: x\n",

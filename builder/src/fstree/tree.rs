@@ -269,27 +269,37 @@ impl Tree {
             return Ok(String::new());
         }
         let resolved = self.resolve(dir)?;
-        match self.entries.get(&TreePath(resolved.clone())) {
-            Some(Entry {
-                kind: Kind::Dir, ..
-            }) => Ok(resolved),
-            Some(_) => Err(TreeError::NotADirectory {
-                path: for_path.to_string(),
-                parent: dir.to_string(),
-            }),
-            None => {
-                let parent = self.ensure_dir(parent_of(&resolved), for_path)?;
-                let name = resolved.rsplit('/').next().unwrap_or(&resolved);
-                let path = if parent.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{parent}/{name}")
-                };
-                self.entries
-                    .insert(TreePath(path.clone()), Entry::dir(0o755));
-                Ok(path)
+        // Every symlink on the way is followed, so the part of `resolved`
+        // that exists is real folders, and below the first missing one
+        // nothing exists: walk up to the deepest that exists, then create
+        // the rest top down. A loop, not recursion, for deep paths.
+        let mut missing = Vec::new();
+        let mut at = resolved.as_str();
+        loop {
+            match self.entries.get(&TreePath(at.to_string())) {
+                Some(Entry {
+                    kind: Kind::Dir, ..
+                }) => break,
+                Some(_) => {
+                    return Err(TreeError::NotADirectory {
+                        path: for_path.to_string(),
+                        parent: dir.to_string(),
+                    });
+                }
+                None => {
+                    missing.push(at.len());
+                    if at.is_empty() || !at.contains('/') {
+                        break;
+                    }
+                    at = parent_of(at);
+                }
             }
         }
+        for len in missing.into_iter().rev() {
+            self.entries
+                .insert(TreePath(resolved[..len].to_string()), Entry::dir(0o755));
+        }
+        Ok(resolved)
     }
 
     /// The path `path` refers to with every symlink on the way followed
@@ -308,25 +318,41 @@ impl Tree {
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .collect();
-        let mut done = base.clone();
+        // `here` is the path so far and `ends` where each of its
+        // components ends, so a step costs its own component only.
+        let mut here = String::new();
+        let mut ends: Vec<usize> = Vec::new();
+        let push = |here: &mut String, ends: &mut Vec<usize>, c: &str| {
+            if !here.is_empty() {
+                here.push('/');
+            }
+            here.push_str(c);
+            ends.push(here.len());
+        };
+        let pop = |here: &mut String, ends: &mut Vec<usize>| {
+            ends.pop();
+            here.truncate(ends.last().copied().unwrap_or(0));
+        };
+        for c in &base {
+            push(&mut here, &mut ends, c);
+        }
         let mut todo: Vec<String> = path.split('/').rev().map(str::to_string).collect();
         let mut hops = 0;
         while let Some(c) = todo.pop() {
             match c.as_str() {
                 "" | "." => continue,
                 ".." => {
-                    if done.len() > base.len() {
-                        done.pop();
+                    if ends.len() > base.len() {
+                        pop(&mut here, &mut ends);
                     }
                     continue;
                 }
-                _ => done.push(c),
+                _ => push(&mut here, &mut ends, &c),
             }
-            let here = done.join("/");
             if let Some(Entry {
                 kind: Kind::Symlink(target),
                 ..
-            }) = self.entries.get(&TreePath(here))
+            }) = self.entries.get(&TreePath(here.clone()))
             {
                 hops += 1;
                 if hops > MAX_HOPS {
@@ -334,14 +360,16 @@ impl Tree {
                         path: path.to_string(),
                     });
                 }
-                done.pop();
+                pop(&mut here, &mut ends);
                 if target.starts_with('/') {
-                    done.truncate(base.len());
+                    while ends.len() > base.len() {
+                        pop(&mut here, &mut ends);
+                    }
                 }
                 todo.extend(target.split('/').rev().map(str::to_string));
             }
         }
-        Ok(done.join("/"))
+        Ok(here)
     }
 
     fn remove_subtree(&mut self, dir: &str) {

@@ -68,9 +68,24 @@ struct Hashing {
     hasher: Sha256,
 }
 
+/// A read of the store's file that failed: the machine's fault, where every
+/// other error in reading a layer (its compression, its tar) is the
+/// layer's.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the store: {0}")]
+pub struct DiskRead(#[source] io::Error);
+
+/// Whether `e` came from reading the store rather than from what it read.
+pub fn is_disk_error(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<DiskRead>())
+}
+
 impl Read for Hashing {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self
+            .inner
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), DiskRead(e)))?;
         self.hasher.update(&buf[..n]);
         Ok(n)
     }

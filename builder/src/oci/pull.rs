@@ -3,6 +3,7 @@
 //! only when the digest matches, so an interrupted or forged download leaves
 //! nothing behind.
 
+use std::collections::HashSet;
 use std::io::Write;
 
 use futures_util::StreamExt;
@@ -92,8 +93,9 @@ async fn pull_image(
             chosen = index.manifests().clone();
         }
     }
+    let mut seen = HashSet::new();
     for child in &chosen {
-        fetch_tree(s, store, image, child, tally).await?;
+        fetch_tree(s, store, image, child, &mut seen, tally).await?;
     }
     if let Manifest::Image(m) = &top.manifest {
         for blob in std::iter::once(m.config()).chain(m.layers().iter()) {
@@ -111,6 +113,12 @@ async fn pull_image(
         media_type: media_type.to_string(),
     })
 }
+
+/// How deep image indexes may nest below the top one (real images use one
+/// or two levels: platforms, then attestations).
+const MAX_INDEX_DEPTH: usize = 8;
+/// How many manifests one pull may fetch below the top index.
+const MAX_MANIFESTS: usize = 1024;
 
 /// A manifest blob now in the store.
 pub(super) struct Fetched {
@@ -185,15 +193,36 @@ async fn fetch_tree(
     store: &Store,
     image: &ImageRef,
     desc: &Descriptor,
+    seen: &mut HashSet<Digest>,
     tally: &mut Tally,
 ) -> Result<()> {
-    let mut todo = vec![desc.clone()];
-    while let Some(desc) = todo.pop() {
+    // Each manifest is fetched once however often indexes point at it, and
+    // indexes nest only so deep: a hostile index cannot make the walk
+    // exponential or endless.
+    let mut todo = vec![(desc.clone(), 1)];
+    while let Some((desc, depth)) = todo.pop() {
         let digest = descriptor_digest(&desc);
+        if !seen.insert(digest.clone()) {
+            continue;
+        }
+        if seen.len() > MAX_MANIFESTS {
+            return Err(RegistryError::Unsupported {
+                image: image.to_string(),
+                reason: format!("its indexes name more than {MAX_MANIFESTS} manifests"),
+            });
+        }
         let reference = image.as_oci().clone_with_digest(digest.to_string());
         let fetched = fetch_manifest(s, store, image, &reference, Some(digest), tally).await?;
         match &fetched.manifest {
-            Manifest::Index(i) => todo.extend(i.manifests().iter().cloned()),
+            Manifest::Index(_) if depth >= MAX_INDEX_DEPTH => {
+                return Err(RegistryError::Unsupported {
+                    image: image.to_string(),
+                    reason: format!("its indexes nest deeper than {MAX_INDEX_DEPTH} levels"),
+                });
+            }
+            Manifest::Index(i) => {
+                todo.extend(i.manifests().iter().map(|d| (d.clone(), depth + 1)));
+            }
             Manifest::Image(m) => {
                 for blob in std::iter::once(m.config()).chain(m.layers().iter()) {
                     fetch_blob(s, store, image, blob, tally).await?;

@@ -276,11 +276,34 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// A PEM key of any kind cairn reads is well under this; a larger file is
+/// not a key, and is refused before it is read.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
 fn read_key_file(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).map_err(|source| TrustError::KeyRead {
+    let read = |source| TrustError::KeyRead {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = fs::File::open(path).map_err(read)?;
+    let meta = file.metadata().map_err(read)?;
+    if !meta.is_file() {
+        return Err(TrustError::NotPem {
+            origin: path.display().to_string(),
+            reason: "it is not a regular file".into(),
+        });
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(file, MAX_KEY_FILE + 1), &mut bytes).map_err(read)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(TrustError::NotPem {
+            origin: path.display().to_string(),
+            reason: format!(
+                "it is larger than {} KiB, far more than a key",
+                MAX_KEY_FILE / 1024
+            ),
+        });
+    }
     String::from_utf8(bytes).map_err(|_| TrustError::NotPem {
         origin: path.display().to_string(),
         reason: "the file is binary, not text".into(),
@@ -388,5 +411,20 @@ mod tests {
         let shown = format!("{key:?}");
         assert!(shown.contains("sha256:"));
         assert!(!shown.contains("MC4CAQ"));
+    }
+
+    #[test]
+    fn a_huge_or_non_regular_key_file_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let huge = dir.path().join("huge.pub");
+        fs::File::create(&huge)
+            .and_then(|f| f.set_len(1536 << 20))
+            .unwrap();
+        let err = PublicKey::load(&huge).unwrap_err().to_string();
+        assert!(err.contains("larger than 64 KiB"), "{err}");
+        let err = PublicKey::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a regular file"), "{err}");
     }
 }
