@@ -5,6 +5,7 @@ pub mod digest;
 pub mod integrity;
 pub mod layer;
 pub mod manifest;
+mod manifest_get;
 pub mod platform;
 mod pull;
 mod push;

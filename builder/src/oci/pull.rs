@@ -16,6 +16,7 @@ use oci_spec::image::Descriptor;
 
 use super::digest::Digest;
 use super::manifest::{Manifest, descriptor};
+use super::manifest_get::{Got, MAX_MANIFEST};
 use super::platform;
 use super::reference::ImageRef;
 use super::registry::{Pulled, RegistryError, Result, Session};
@@ -145,10 +146,20 @@ pub(super) async fn fetch_manifest(
     }
     let what = format!("manifest {reference}");
     let pulled = s
-        .retry(|| s.client.pull_manifest_raw(reference, &s.auth, ACCEPTED))
+        .retry(|| super::manifest_get::get(s, reference, ACCEPTED))
         .await;
     let (bytes, header_digest) = match pulled {
-        Ok(ok) => ok,
+        Ok(Got::Body { bytes, digest }) => (bytes, digest),
+        Ok(Got::TooBig { size }) => {
+            return Err(RegistryError::Unsupported {
+                image: image.to_string(),
+                reason: format!(
+                    "{what} from registry {} is {size} bytes or more, over the {} MiB cairn reads for a manifest; it is refused unread",
+                    s.registry,
+                    MAX_MANIFEST >> 20
+                ),
+            });
+        }
         Err(OciDistributionError::DigestError(DigestError::VerificationError {
             expected,
             actual,

@@ -143,6 +143,8 @@ pub struct Registry {
     pub(super) runtime: tokio::runtime::Runtime,
     pub(super) opts: RegistryOptions,
     pub(super) credentials: auth::Credentials,
+    /// For the requests cairn makes itself (capped manifest bodies).
+    pub(super) http: reqwest::Client,
 }
 
 impl Registry {
@@ -154,10 +156,17 @@ impl Registry {
             .build()
             .map_err(RegistryError::Runtime)?;
         let credentials = auth::Credentials::load(opts.docker_config.as_deref())?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Runtime(std::io::Error::other(e)))?;
         Ok(Registry {
             runtime,
             opts,
             credentials,
+            http,
         })
     }
 
@@ -195,6 +204,7 @@ impl Registry {
             auth: self.credentials.for_registry(image.registry()),
             registry: image.registry().to_string(),
             plain_http: allows_plain_http(&self.opts, image),
+            http: self.http.clone(),
         }
     }
 }
@@ -205,6 +215,7 @@ pub(super) struct Session {
     pub auth: RegistryAuth,
     pub registry: String,
     pub plain_http: bool,
+    pub http: reqwest::Client,
 }
 
 /// Plain HTTP for registries on this machine and those the user named;

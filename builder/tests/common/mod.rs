@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod host;
+pub mod hostile;
 pub mod image;
 pub mod proxy;
 pub mod registry;
