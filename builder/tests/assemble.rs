@@ -679,3 +679,24 @@ fn a_files_source_that_is_a_fifo_or_a_device_is_refused_and_a_big_file_streams()
     };
     assert_eq!(id.size, 64 << 20);
 }
+
+#[test]
+fn a_pax_header_claiming_gigabytes_is_refused_before_the_reader_holds_it() {
+    use cairn::exit::{Classify, ErrorClass};
+    let mut h = tar::Header::new_ustar();
+    h.set_path("././@PaxHeader").expect("test step");
+    h.set_size(2 << 30);
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_cksum();
+    let mut bytes = h.as_bytes().to_vec();
+    // The claimed records: 2 GiB of them would follow; 2 MiB are here.
+    bytes.extend(std::iter::repeat_n(b'a', 2 << 20));
+    let err = refused(gzip(&bytes));
+    let chain = format!("{err}: {}", std::error::Error::source(&err).expect("cause"));
+    assert!(
+        matches!(err, AssembleError::LayerMalformed { .. }),
+        "{chain}"
+    );
+    assert!(chain.contains("claims 2147483648 bytes"), "{chain}");
+    assert_eq!(err.class(), ErrorClass::User);
+}

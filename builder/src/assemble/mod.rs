@@ -114,7 +114,7 @@ pub enum AssembleError {
         source: io::Error,
     },
     #[error(
-        "image {image}: layer {layer} is malformed (its compression or tar stream cannot be read); the image must be rebuilt"
+        "image {image}: layer {layer} is malformed or over cairn's limits (its compression or tar stream cannot be read as it is); the image must be rebuilt"
     )]
     LayerMalformed {
         image: String,

@@ -9,6 +9,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use sha2::{Digest as _, Sha256};
 
 use super::store::StoreError;
+use super::tar_guard::{Limits, TarGuard};
 use super::{Digest, Store};
 
 /// Why a layer could not be read, apart from what the caller's own reading
@@ -32,13 +33,18 @@ pub fn with_layer<T, E>(
     read: impl FnOnce(&mut dyn Read) -> Result<T, E>,
 ) -> Result<Result<T, E>, LayerError> {
     let file = store.open_blob(digest).map_err(LayerError::Open)?;
+    let compressed = file
+        .metadata()
+        .map_err(|e| LayerError::Read(io::Error::new(e.kind(), DiskRead(e))))?
+        .len();
     let mut hashed = Hashing {
         inner: file,
         hasher: Sha256::new(),
     };
     let result = {
-        let mut tar = decompressor(&mut hashed).map_err(LayerError::Read)?;
-        read(&mut tar)
+        let tar = decompressor(&mut hashed).map_err(LayerError::Read)?;
+        let mut guarded = TarGuard::new(tar, compressed, Limits::from_env());
+        read(&mut guarded)
     };
     io::copy(&mut hashed, &mut io::sink()).map_err(LayerError::Read)?;
     let actual = Digest::from_hash(hashed.hasher.finalize().into());

@@ -14,6 +14,7 @@ pub mod registry;
 pub mod resolve;
 mod signature_pull;
 pub mod store;
+pub mod tar_guard;
 
 pub use digest::Digest;
 pub use reference::{ImageRef, ReferenceError};
