@@ -6,6 +6,7 @@
 //! layer over these stages.
 
 pub mod assemble;
+pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod exit;

@@ -301,3 +301,59 @@ fn a_failed_build_leaves_nothing_in_the_output_folder() {
         .stderr(predicate::str::contains("kernel"));
     assert!(files_in(&env.path("out")).is_empty());
 }
+
+#[test]
+fn a_build_stopped_by_sigterm_removes_its_work_folder_and_temporary_files() {
+    let env = Env::new();
+    system_images(&env);
+    // A large source keeps the build busy long enough to be stopped.
+    let big = env.path("big.img");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(3 << 30))
+        .expect("big file");
+    let config = env.write(
+        "system.yml",
+        &format!("{SYSTEM}files:\n  - path: var/big.img\n    source: big.img\n"),
+    );
+    let out = env.path("out");
+    std::fs::create_dir_all(&out).expect("out");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cairn"))
+        .arg("--store")
+        .arg(env.store.root())
+        .args(["build", "--offline", "-f", "tar", "-o"])
+        .arg(&out)
+        .arg(&config)
+        .current_dir(env.path(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cairn starts");
+    let started = std::time::Instant::now();
+    while files_in(&out)
+        .iter()
+        .all(|n| !n.starts_with(".cairn-build-"))
+    {
+        assert!(started.elapsed().as_secs() < 60, "no work folder appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let done = child.wait_with_output().expect("cairn exits");
+    assert_eq!(
+        done.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stderr).contains("interrupted: removed"));
+    assert_eq!(
+        files_in(&out),
+        Vec::<String>::new(),
+        "nothing is left behind"
+    );
+}

@@ -218,6 +218,7 @@ fn assemble_and_write(
         .prefix(".cairn-build-")
         .tempdir_in(dir)
         .with_context(|| format!("cannot create a work folder in {}", dir.display()))?;
+    let _cleanup = crate::cleanup::register(work.path());
     let step = ui::Step::spinner("assembling the root filesystem");
     let system = match assemble::assemble(inputs, work.path()) {
         Ok(system) => {

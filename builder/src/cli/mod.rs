@@ -148,6 +148,7 @@ fn source_date_epoch() -> anyhow::Result<u64> {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::cleanup::install();
     let global = cli.global;
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),

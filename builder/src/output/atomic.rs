@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
+use crate::cleanup::{Registered, register};
+
 use super::{OutputError, Written};
 
 /// A hidden temporary file beside `dir/name`, and that final path.
@@ -34,12 +36,15 @@ pub struct AtomicFile {
     path: PathBuf,
     hasher: Sha256,
     size: u64,
+    /// The temporary file goes on Ctrl-C too.
+    _cleanup: Registered,
 }
 
 impl AtomicFile {
     pub fn create(dir: &Path, name: &str) -> Result<AtomicFile, OutputError> {
         let (tmp, path) = hidden_temp(dir, name)?;
         Ok(AtomicFile {
+            _cleanup: register(tmp.path()),
             out: BufWriter::with_capacity(256 * 1024, tmp),
             path,
             hasher: Sha256::new(),
@@ -77,12 +82,17 @@ impl AtomicFile {
 pub struct AtomicImage {
     tmp: NamedTempFile,
     path: PathBuf,
+    _cleanup: Registered,
 }
 
 impl AtomicImage {
     pub fn create(dir: &Path, name: &str) -> Result<AtomicImage, OutputError> {
         let (tmp, path) = hidden_temp(dir, name)?;
-        Ok(AtomicImage { tmp, path })
+        Ok(AtomicImage {
+            _cleanup: register(tmp.path()),
+            tmp,
+            path,
+        })
     }
 
     pub fn path(&self) -> &Path {
