@@ -296,3 +296,24 @@ fn containerd_and_ctr_from_the_package_run() {
     assert!(root.join("usr/bin/containerd-shim-runc-v2").is_file());
     assert!(root.join("usr/sbin/runc").is_file());
 }
+
+#[test]
+fn every_package_definition_and_lock_in_the_repository_loads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pkg");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&root).expect("pkg/") {
+        let dir = entry.expect("entry").path();
+        if !dir.join("build.yml").exists() {
+            continue;
+        }
+        cairn::pkg::spec::BuildSpec::load(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let lock = dir.join("lock.yml");
+        if lock.exists() {
+            cairn::pkg::debian::Lock::load(&lock)
+                .unwrap_or_else(|e| panic!("{}: {e}", lock.display()));
+        }
+        seen += 1;
+    }
+    assert!(seen >= 10, "only {seen} packages found");
+}

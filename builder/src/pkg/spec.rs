@@ -379,6 +379,33 @@ impl BuildSpec {
             );
             return Err(LoadError::Invalid(diags));
         }
+        let mut diags = Diagnostics::default();
+        let mut lists = vec![
+            ("debian.packages".to_string(), &spec.debian.packages),
+            ("debian.exclude".to_string(), &spec.debian.exclude),
+        ];
+        for (arch, extra) in &spec.arch {
+            let arch = arch.name();
+            lists.push((
+                format!("arch.{arch}.debian.packages"),
+                &extra.debian.packages,
+            ));
+            lists.push((format!("arch.{arch}.debian.exclude"), &extra.debian.exclude));
+        }
+        for (field, names) in lists {
+            for (i, name) in names.iter().enumerate() {
+                if let Err(message) = crate::pkg::debian::names::check_name(name, true) {
+                    diags.push(
+                        Location::new(&file, Pos::START),
+                        format!("{field}[{i}]"),
+                        message,
+                    );
+                }
+            }
+        }
+        if !diags.is_empty() {
+            return Err(LoadError::Invalid(diags));
+        }
         if spec.archs.is_empty() {
             spec.archs = Arch::ALL.to_vec();
         }

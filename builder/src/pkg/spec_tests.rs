@@ -92,3 +92,17 @@ fn meaning_errors_point_at_the_value() {
     let err = load("name: x\nfiles:\n  - { path: /a, contents: x, mode: 0644 }\n").unwrap_err();
     assert!(err.contains("quotes"), "{err}");
 }
+
+#[test]
+fn debian_package_names_outside_debians_grammar_are_refused_by_field() {
+    let err = load(
+        "name: bad\ndebian:\n  packages: [busybox-static, ../../etc/passwd]\narch:\n  arm64:\n    debian: { exclude: [Bad_Name] }\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("debian.packages[1]") && err.contains("not a Debian package name"),
+        "{err}"
+    );
+    assert!(err.contains("arch.arm64.debian.exclude[0]"), "{err}");
+    assert!(load("name: ok\ndebian:\n  packages: [dhcpcd:any, g++-12]\n").is_ok());
+}

@@ -143,8 +143,14 @@ impl Lock {
             path: path.to_path_buf(),
             reason,
         };
+        for name in self.packages.iter().chain(&self.exclude) {
+            super::names::check_name(name, true).map_err(invalid)?;
+        }
         for (arch, debs) in &self.archs {
             for d in debs {
+                super::names::check_name(&d.name, false).map_err(&invalid)?;
+                super::names::check_version(&d.version)
+                    .map_err(|e| invalid(format!("{arch}: {}: {e}", d.name)))?;
                 let hex = d.sha256.len() == 64 && d.sha256.bytes().all(|c| c.is_ascii_hexdigit());
                 if !hex {
                     return Err(invalid(format!(

@@ -14,6 +14,7 @@ mod fetch;
 mod http;
 pub mod index;
 mod lock;
+pub mod names;
 pub mod packages;
 mod parallel;
 pub mod release;

@@ -125,6 +125,21 @@ fn a_lock_with_a_bad_hash_path_or_architecture_is_refused() {
             "arch: \"amd64\"",
             "built for amd64",
         ),
+        (
+            "name: \"libc6\"".to_string(),
+            "name: \"../libc6\"",
+            "not a Debian package name",
+        ),
+        (
+            "version: \"2.36-9+deb12u4\"".to_string(),
+            "version: \"2.36/../../x\"",
+            "not a Debian version",
+        ),
+        (
+            "packages: [\"runc\"]".to_string(),
+            "packages: [\"Runc;\"]",
+            "not a Debian package name",
+        ),
     ];
     for (from, to, want) in cases {
         let text = sample().to_yaml().replacen(&from, to, 1);
