@@ -49,6 +49,10 @@ test: lint unit
 test-slow: deps
 	$(CARGO) test --locked -p cairn --test kernel_cairn -- --ignored --test-threads=1
 	$(CARGO) test --locked -p cairn-qemu-tests --test examples --test lifecycle --test disk -- --ignored --test-threads=1
+	# The readers of outside input, fuzzed with many more cases than make test runs.
+	PROPTEST_CASES=20000 $(CARGO) test --locked -p cairn-boot --test fuzz
+	PROPTEST_CASES=20000 $(CARGO) test --locked -p cairn --test fuzz
+	PROPTEST_CASES=2000 $(CARGO) test --locked -p cairn --test assemble -- survives
 
 clean:
 	$(CARGO) clean

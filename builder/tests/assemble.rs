@@ -10,6 +10,7 @@ use cairn::assemble::{Arch, AssembleError, Inputs, System, assemble};
 use cairn::config;
 use cairn::fstree::{Kind, Tree};
 use cairn::oci::{Digest, Store};
+use proptest::arbitrary::Arbitrary;
 use serde_json::{Value, json};
 
 /// One tar entry of a test layer.
@@ -699,4 +700,40 @@ fn a_pax_header_claiming_gigabytes_is_refused_before_the_reader_holds_it() {
     );
     assert!(chain.contains("claims 2147483648 bytes"), "{chain}");
     assert_eq!(err.class(), ErrorClass::User);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    ))]
+    /// A valid layer with random bytes changed or cut, gzipped or not: assembly
+    /// refuses it or builds a tree, and never panics.
+    #[test]
+    fn assembly_survives_a_changed_layer(
+        patches in proptest::collection::vec((proptest::sample::Index::arbitrary(), proptest::arbitrary::any::<u8>()), 0..24),
+        cut in proptest::option::of(proptest::sample::Index::arbitrary()),
+        compress in proptest::arbitrary::any::<bool>(),
+    ) {
+        let mut bytes = layer(&[
+            E::Dir("etc"),
+            E::File("etc/motd", b"hello"),
+            E::Link("bin", "usr/bin"),
+            E::Hard("etc/motd2", "etc/motd"),
+            E::Xattr("usr/bin/ping", b"x", "security.capability", b"\x01\x02"),
+            E::File("etc/.wh.gone", b""),
+        ]);
+        let len = bytes.len();
+        for (at, value) in patches {
+            bytes[at.index(len)] = value;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(len + 1));
+        }
+        if compress {
+            bytes = gzip(&bytes);
+        }
+        let mut f = Fixture::new();
+        f.add("fuzz", &[bytes], json!({}));
+        let _ = f.build("init: [fuzz]\n");
+    }
 }
