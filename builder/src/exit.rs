@@ -2,9 +2,9 @@
 //! 2 environment error (network, disk, missing tools).
 //!
 //! Library errors say which class they belong to through [`Classify`]; the CLI
-//! walks the error chain and takes the first class it finds.
-
-use std::process::ExitCode;
+//! walks the error chain and takes the first class it finds
+//! (`cli::exit_code`, where every error type is known). This module names
+//! no other module, so every error type can import it without a circle.
 
 /// Who has to act to fix an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,53 +56,4 @@ impl Classify for CliError {
     fn class(&self) -> ErrorClass {
         self.class
     }
-}
-
-macro_rules! classify_as {
-    ($cause:expr, $($ty:ty),+ $(,)?) => {
-        $(
-            if let Some(e) = $cause.downcast_ref::<$ty>() {
-                return Some(e.class());
-            }
-        )+
-    };
-}
-
-fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
-    classify_as!(
-        cause,
-        CliError,
-        crate::config::LoadError,
-        crate::oci::StoreError,
-        crate::oci::RegistryError,
-        crate::trust::TrustError,
-        crate::pkg::deb::DebError,
-        crate::pkg::debian::DebianError,
-        crate::pkg::build::BuildError,
-        crate::pkg::crates::CrateError,
-        crate::pkg::debs::DebsError,
-        crate::kernel::KernelError,
-        crate::assemble::AssembleError,
-        crate::output::OutputError,
-        crate::run::RunError,
-    );
-    if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-        use std::io::ErrorKind::*;
-        return Some(match io.kind() {
-            NotFound | PermissionDenied | InvalidInput | InvalidData | AlreadyExists => {
-                ErrorClass::User
-            }
-            _ => ErrorClass::Environment,
-        });
-    }
-    None
-}
-
-/// The class of an error: the first classified cause in its chain, else user.
-pub fn class_of(err: &anyhow::Error) -> ErrorClass {
-    err.chain().find_map(classify).unwrap_or(ErrorClass::User)
-}
-
-pub fn code_for(err: &anyhow::Error) -> ExitCode {
-    ExitCode::from(class_of(err).exit_code())
 }

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             cairn::ui::report_error(&err);
-            cairn::exit::code_for(&err)
+            cairn::cli::exit_code::code_for(&err)
         }
     }
 }

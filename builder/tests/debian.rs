@@ -152,7 +152,7 @@ fn a_pin_the_mirror_no_longer_serves_says_how_to_re_pin() {
         msg.ends_with("run `cairn pkg lock pkg/runc` to re-pin"),
         "{msg}"
     );
-    let code = cairn::exit::class_of(&anyhow::Error::new(err)).exit_code();
+    let code = cairn::cli::exit_code::class_of(&anyhow::Error::new(err)).exit_code();
     assert_eq!(code, 1);
 }
 

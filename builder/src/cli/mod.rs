@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::ui::Verbosity;
 
 mod build;
+pub mod exit_code;
 mod images;
 mod kernel;
 mod pcr;

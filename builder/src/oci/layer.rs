@@ -74,6 +74,17 @@ struct Hashing {
     hasher: Sha256,
 }
 
+impl crate::exit::Classify for LayerError {
+    fn class(&self) -> crate::exit::ErrorClass {
+        use crate::exit::ErrorClass;
+        match self {
+            LayerError::Open(e) => e.class(),
+            LayerError::Read(e) if is_disk_error(e) => ErrorClass::Environment,
+            LayerError::Read(_) | LayerError::Digest { .. } => ErrorClass::User,
+        }
+    }
+}
+
 /// A read of the store's file that failed: the machine's fault, where every
 /// other error in reading a layer (its compression, its tar) is the
 /// layer's.
