@@ -10,7 +10,7 @@
 //! init against the root hash on ISOLINUX's command line.
 
 use std::fs::File;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::Path;
 
 use cairn_boot::iso9660::{self, Layout, Meta, SystemArea};
@@ -38,18 +38,7 @@ pub struct Loader {
 impl Loader {
     pub fn read(req: &Request, format: &'static str) -> Result<Loader, OutputError> {
         let loader = req.syslinux.ok_or(OutputError::NoSyslinux { format })?;
-        let read = |id, what: &str| {
-            let mut bytes = Vec::new();
-            req.rootfs
-                .contents()
-                .open(id)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .map_err(|source| OutputError::Content {
-                    path: what.to_string(),
-                    source,
-                })?;
-            Ok::<_, OutputError>(bytes)
-        };
+        let read = |id, what| super::read_content(req, id, what);
         Ok(Loader {
             isolinux: read(&loader.isolinux, "isolinux.bin")?,
             hybrid_mbr: read(&loader.hybrid_mbr, "isohdpfx.bin")?,
@@ -149,14 +138,7 @@ pub fn write_volume(
             .write_all(bytes)
             .map_err(fail("ISOLINUX files"))?;
     }
-    let mut image =
-        req.rootfs
-            .contents()
-            .open(kernel.image)
-            .map_err(|source| OutputError::Content {
-                path: "kernel".to_string(),
-                source,
-            })?;
+    let mut image = super::open_kernel(req, &kernel)?;
     io::copy(&mut image, &mut Window::new(file, layout.files[3].offset)).map_err(fail("kernel"))?;
     Window::new(file, layout.files[4].offset)
         .write_all(initrd)

@@ -263,17 +263,35 @@ fn write_tar(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, 
     file.commit()
 }
 
+/// A content of the tree's store (the kernel, a boot loader), read whole.
+fn read_content(req: &Request, id: &ContentId, what: &str) -> Result<Vec<u8>, OutputError> {
+    let mut bytes = Vec::new();
+    req.rootfs
+        .contents()
+        .open(id)
+        .and_then(|mut f| io::Read::read_to_end(&mut f, &mut bytes))
+        .map_err(|source| OutputError::Content {
+            path: what.to_string(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// The kernel image, to stream.
+fn open_kernel(req: &Request, kernel: &Kernel) -> Result<std::fs::File, OutputError> {
+    req.rootfs
+        .contents()
+        .open(kernel.image)
+        .map_err(|source| OutputError::Content {
+            path: "kernel".to_string(),
+            source,
+        })
+}
+
 /// NAME-kernel: the kernel image as the kernel image holds it.
 fn write_kernel_file(req: &Request, kernel: &Kernel) -> Result<Written, OutputError> {
     let mut file = AtomicFile::create(req.dir, &format!("{}-kernel", req.name))?;
-    let mut image =
-        req.rootfs
-            .contents()
-            .open(kernel.image)
-            .map_err(|source| OutputError::Content {
-                path: "kernel".to_string(),
-                source,
-            })?;
+    let mut image = open_kernel(req, kernel)?;
     io::copy(&mut image, &mut file).map_err(|source| OutputError::Write {
         path: file.path().to_path_buf(),
         source,

@@ -4,8 +4,6 @@
 //! filesystem as its initrd; a disk's UKI carries only the early init
 //! (`bootfs`) and the measurement plan (`.cairn`).
 
-use std::io::Read;
-
 use cairn_boot::uki::{self, Sections};
 
 use super::atomic::AtomicFile;
@@ -18,21 +16,9 @@ fn parts<'a>(
 ) -> Result<(Vec<u8>, Vec<u8>, Kernel<'a>), OutputError> {
     let kernel = req.kernel.ok_or(OutputError::NoKernel)?;
     let stub_id = req.stub.ok_or(OutputError::NoStub { format })?;
-    let read = |id, what: &str| {
-        let mut bytes = Vec::new();
-        req.rootfs
-            .contents()
-            .open(id)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|source| OutputError::Content {
-                path: what.to_string(),
-                source,
-            })?;
-        Ok::<_, OutputError>(bytes)
-    };
     Ok((
-        read(stub_id, "stub")?,
-        read(kernel.image, "kernel")?,
+        super::read_content(req, stub_id, "stub")?,
+        super::read_content(req, kernel.image, "kernel")?,
         kernel,
     ))
 }
