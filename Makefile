@@ -2,16 +2,19 @@
 # missing first and are safe to repeat.
 
 CARGO ?= cargo
-CAIRN := target/release/cairn
+# cairn as it ships: one static (musl) binary.
+STATIC_TARGET := x86_64-unknown-linux-musl
+CAIRN := target/$(STATIC_TARGET)/release/cairn
 EXAMPLE ?= examples/minimal.yml
 
-.PHONY: run test deps build lint unit bench clean
+.PHONY: run test deps build lint unit bench clean install
 
 deps:
 	@scripts/install-deps
 
 build: deps
-	$(CARGO) build --release --locked -p cairn
+	$(CARGO) build --release --locked --target $(STATIC_TARGET) -p cairn
+	@file $(CAIRN) | grep -q 'static' || { echo "$(CAIRN) is not statically linked"; exit 1; }
 
 # Builds the example into out/ as a UEFI disk (GPT, UKI, dm-verity root) from
 # the local store and boots it in QEMU with OVMF and a software TPM (Ctrl-A X
@@ -37,8 +40,9 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-unit: deps
-	$(CARGO) test --locked --workspace
+# The boot tests build their images with the static binary.
+unit: build
+	CAIRN_TEST_BIN=$(abspath $(CAIRN)) $(CARGO) test --locked --workspace
 
 test: lint unit
 
@@ -53,6 +57,16 @@ test-slow: deps
 	PROPTEST_CASES=20000 $(CARGO) test --locked -p cairn-boot --test fuzz
 	PROPTEST_CASES=20000 $(CARGO) test --locked -p cairn --test fuzz
 	PROPTEST_CASES=2000 $(CARGO) test --locked -p cairn --test assemble -- survives
+
+# The static binary, its man pages and shell completions, under PREFIX.
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(CAIRN) $(DESTDIR)$(PREFIX)/bin/cairn
+	$(CAIRN) man $(DESTDIR)$(PREFIX)/share/man/man1
+	mkdir -p $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(CAIRN) completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cairn
+	$(CAIRN) completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_cairn
+	$(CAIRN) completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cairn.fish
 
 clean:
 	$(CARGO) clean

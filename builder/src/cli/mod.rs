@@ -14,6 +14,7 @@ mod kernel;
 mod pcr;
 mod pkg;
 mod run;
+mod shell;
 mod trust;
 mod validate;
 
@@ -131,6 +132,10 @@ pub enum Command {
     /// Forecast the TPM measurements of a built image.
     #[command(subcommand)]
     Pcr(pcr::PcrCommand),
+    /// Print a shell completion script (bash, zsh, fish, ...).
+    Completions(shell::CompletionsArgs),
+    /// Write man pages into a folder.
+    Man(shell::ManArgs),
 }
 
 /// SOURCE_DATE_EPOCH when set, else 0: every timestamp cairn writes into
@@ -166,5 +171,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pkg(cmd) => pkg::run(&global, cmd),
         Command::Run(cmd) => run::run(&global, cmd),
         Command::Pcr(cmd) => pcr::run(&global, cmd),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
     }
 }

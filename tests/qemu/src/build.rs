@@ -139,6 +139,10 @@ fn run(what: &str, cmd: &mut Command) -> Result<String, BootError> {
 pub fn cairn() -> Result<PathBuf, BootError> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BIN.get_or_init(|| {
+        // `make test` boots with the static binary it ships.
+        if let Some(bin) = std::env::var_os("CAIRN_TEST_BIN") {
+            return Ok(PathBuf::from(bin));
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         run(
             "cargo build -p cairn",
