@@ -30,12 +30,13 @@ pub enum RunCommand {
     /// first virtio disk; a UKI (`-f uki`, NAME.efi) is handed to the
     /// firmware directly; an ISO (`-f iso-efi`) boots from a CD drive. A
     /// `-bios` disk or ISO (a BIOS boot partition and no ESP, or no EFI
-    /// entry) boots through QEMU's own PC BIOS (SeaBIOS) instead. Otherwise
-    /// the first of these that exists is booted: NAME-kernel (with
-    /// NAME-initrd.img and NAME-cmdline, no firmware), NAME-efi.raw,
-    /// NAME-efi.qcow2, NAME.efi, NAME-efi.iso, NAME-bios.raw,
-    /// NAME-bios.qcow2, NAME-bios.iso, and LinuxKit's names for them:
-    /// NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso.
+    /// entry) boots through QEMU's own PC BIOS (SeaBIOS) instead.
+    ///
+    /// Otherwise the first of these that exists is booted:
+    /// NAME-kernel (with NAME-initrd.img and NAME-cmdline, no firmware),
+    /// NAME-efi.raw, NAME-efi.qcow2, NAME.efi, NAME-efi.iso,
+    /// NAME-bios.raw, NAME-bios.qcow2, NAME-bios.iso,
+    /// then LinuxKit's names: NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso.
     ///
     /// Disks are attached with snapshot=on: the guest's writes go to a
     /// temporary overlay and the image never changes (pass --writable to
