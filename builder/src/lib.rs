@@ -5,6 +5,7 @@
 //! `trust` (verify signatures against the policy). The CLI in `cli` is a thin
 //! layer over these stages.
 
+pub mod arch;
 pub mod assemble;
 pub mod cleanup;
 pub mod cli;

@@ -27,7 +27,7 @@ use crate::exit::{Classify, ErrorClass};
 use crate::fstree::{ContentId, Contents, Tree, TreeError};
 use crate::oci::{Digest, Store, StoreError};
 
-pub use crate::cli::Arch;
+pub use crate::arch::Arch;
 pub use kernel::default_modules;
 
 /// Everything assembly reads.

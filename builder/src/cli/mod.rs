@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::ui::Verbosity;
 
@@ -69,33 +69,7 @@ impl GlobalArgs {
     }
 }
 
-/// A CPU architecture cairn builds for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Arch {
-    #[value(alias = "x86_64")]
-    Amd64,
-    #[value(alias = "aarch64")]
-    Arm64,
-}
-
-impl Arch {
-    /// The architecture of the machine cairn runs on.
-    pub fn host() -> Arch {
-        if cfg!(target_arch = "aarch64") {
-            Arch::Arm64
-        } else {
-            Arch::Amd64
-        }
-    }
-
-    /// The name OCI image indexes use.
-    pub fn oci_name(self) -> &'static str {
-        match self {
-            Arch::Amd64 => "amd64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-}
+pub use crate::arch::Arch;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

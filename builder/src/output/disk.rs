@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 use super::atomic::{AtomicFile, AtomicImage};
 use super::window::Window;
 use super::{OutputError, Request, Written, bios, bootfs, plan, rootfs, uki};
-use crate::cli::Arch;
+use crate::arch::Arch;
 
 const MIB: u64 = 1 << 20;
 const SECTOR: u64 = 512;

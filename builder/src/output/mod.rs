@@ -128,7 +128,7 @@ pub struct Request<'a> {
     /// Every timestamp inside the outputs (SOURCE_DATE_EPOCH or 0).
     pub mtime: u64,
     pub compression: Compression,
-    pub arch: crate::cli::Arch,
+    pub arch: crate::arch::Arch,
     /// The UEFI stub (a content of the tree's store) for UKI-based formats.
     pub stub: Option<&'a ContentId>,
     /// The BIOS loader for the `-bios` formats.

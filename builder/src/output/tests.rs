@@ -38,7 +38,7 @@ fn build(dir: &Path, tree: &Tree, kernel: &ContentId, how: Compression) -> Vec<W
         name: "sys",
         mtime: 0,
         compression: how,
-        arch: crate::cli::Arch::Amd64,
+        arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
     };
@@ -168,7 +168,7 @@ fn without_a_kernel_nothing_is_written_and_the_config_is_blamed() {
         name: "sys",
         mtime: 0,
         compression: Compression::Gzip,
-        arch: crate::cli::Arch::Amd64,
+        arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
     };
@@ -192,7 +192,7 @@ fn a_failed_initrd_leaves_no_temporary_file() {
         name: "sys",
         mtime: u64::from(u32::MAX) + 1,
         compression: Compression::Zstd,
-        arch: crate::cli::Arch::Amd64,
+        arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
     };
@@ -212,7 +212,7 @@ fn tar_writes_the_root_filesystem_alone() {
         name: "sys",
         mtime: 0,
         compression: Compression::Gzip,
-        arch: crate::cli::Arch::Amd64,
+        arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
     };

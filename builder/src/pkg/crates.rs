@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::spec::{Arch, CrateSpec};
+use super::spec::CrateSpec;
+use crate::arch::Arch;
 use crate::exit::{Classify, ErrorClass};
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::debian::{self, DebCache, DebianError, Lock, LockRequest, Sources};
-use super::spec::{Arch, BuildSpec};
+use super::spec::BuildSpec;
+use crate::arch::Arch;
 use crate::exit::{Classify, ErrorClass};
 
 #[derive(Debug, thiserror::Error)]

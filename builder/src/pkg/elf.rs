@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-use super::spec::Arch;
+use crate::arch::Arch;
 use crate::fstree::glob::Glob;
 use crate::fstree::tree::{Entry, Kind, Tree};
 

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::layer::Layer;
-use super::spec::{Arch, ImageConfig, Label};
+use super::spec::{ImageConfig, Label};
+use crate::arch::Arch;
 use crate::oci::{Digest, Store, StoreError};
 
 pub const LABEL: &str = "org.mobyproject.config";

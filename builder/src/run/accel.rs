@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::qemu::{self, Accel};
-use crate::cli::Arch;
+use crate::arch::Arch;
 
 /// How long a probe boot may take before KVM counts as broken. A working
 /// KVM reaches the panic in about a second.

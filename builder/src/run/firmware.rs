@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::RunError;
-use crate::cli::Arch;
+use crate::arch::Arch;
 
 /// The flash size QEMU's arm64 `virt` machine requires.
 pub const VIRT_FLASH_SIZE: u64 = 64 << 20;

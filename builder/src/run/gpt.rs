@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 
 use cairn_boot::gpt::{self, GptError, Partition};
 
-use crate::cli::Arch;
+use crate::arch::Arch;
 
 /// Root partition type GUIDs (`cairn_boot::gpt::ROOT_*`) as text, for
 /// messages and for sgdisk's `-t` in tests.

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::RunError;
 use super::gpt;
 use super::qcow2::{self, Qcow2};
-use crate::cli::Arch;
+use crate::arch::Arch;
 
 /// A bootable file cairn recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::cli::Arch;
+use crate::arch::Arch;
 use crate::run::gpt::{ROOT_ARM64, root_arch};
 use crate::run::test_disks::{gpt_disk, qcow2_of};
 

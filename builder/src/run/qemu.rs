@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::RunError;
 use super::firmware::Firmware;
-use crate::cli::Arch;
+use crate::arch::Arch;
 
 /// How the guest's CPU runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
