@@ -2,8 +2,10 @@
 //!
 //! The library follows the build pipeline, one module per stage:
 //! `config` (parse, merge, validate) -> `oci` (resolve and store images) ->
-//! `trust` (verify signatures against the policy). The CLI in `cli` is a thin
-//! layer over these stages.
+//! `trust` (verify signatures against the policy) -> `plan` (every image
+//! pinned, checked and trusted) -> `assemble` (the root filesystem) ->
+//! `output` (the image formats). The CLI in `cli` is a thin layer over these
+//! stages.
 
 pub mod arch;
 pub mod assemble;
@@ -16,6 +18,7 @@ pub mod kernel;
 pub mod oci;
 pub mod output;
 pub mod pkg;
+pub mod plan;
 pub mod run;
 pub mod trust;
 pub mod ui;

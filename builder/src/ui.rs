@@ -59,6 +59,12 @@ pub fn status(msg: impl AsRef<str>) {
     }
 }
 
+/// A warning on stderr, kept even under `-q`: something the user should
+/// know before relying on the result.
+pub fn warn(msg: impl AsRef<str>) {
+    eprintln!("warning: {}", msg.as_ref());
+}
+
 /// Prints the error and its causes once, each cause on its own line.
 pub fn report_error(err: &anyhow::Error) {
     eprintln!("error: {err}");

@@ -2,14 +2,16 @@
 //! layers (whiteouts, hard links, xattrs, escapes), bundles and their
 //! config.json, files, volumes and the kernel module closure.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use cairn::assemble::{Arch, AssembleError, Inputs, System, assemble};
+use cairn::assemble::{Arch, AssembleError, System, assemble};
 use cairn::config;
 use cairn::fstree::{Kind, Tree};
-use cairn::oci::{Digest, Store};
+use cairn::oci::manifest::descriptor;
+use cairn::oci::{Digest, ImageRef, Store};
+use cairn::plan::{self, Plan};
+use oci_spec::image::MediaType;
 use proptest::arbitrary::Arbitrary;
 use serde_json::{Value, json};
 
@@ -105,7 +107,6 @@ struct Fixture {
     _dir: tempfile::TempDir,
     store: Store,
     work: tempfile::TempDir,
-    images: BTreeMap<String, Digest>,
 }
 
 impl Fixture {
@@ -116,28 +117,46 @@ impl Fixture {
             _dir: dir,
             store,
             work: tempfile::tempdir().expect("test step"),
-            images: BTreeMap::new(),
         }
     }
 
+    /// Stores the image under `name`, as a pull would.
     fn add(&mut self, name: &str, layers: &[Vec<u8>], config: Value) {
         let d = image(&self.store, layers, config);
-        self.images.insert(name.to_string(), d);
+        let size = self
+            .store
+            .blob_path(&d)
+            .metadata()
+            .expect("test step")
+            .len();
+        let image: ImageRef = name.parse().expect("test step");
+        let desc = descriptor(MediaType::ImageManifest, &d, size);
+        self.store
+            .set_name(&image.store_name(), &desc)
+            .expect("test step");
     }
 
-    fn build(&self, yaml: &str) -> Result<System, AssembleError> {
+    /// The verified plan for `yaml`; the test images are unsigned, so the
+    /// config is given `--allow-unsigned '*'`.
+    fn plan(&self, yaml: &str) -> Plan {
         let path = self.work.path().join("system.yml");
         std::fs::write(&path, yaml).expect("test step");
         let config = config::load(&[path]).expect("test step");
-        let inputs = Inputs {
+        let allow = ["*".to_string()];
+        let request = plan::Request {
             config: &config,
-            store: &self.store,
             arch: Arch::Amd64,
-            images: &self.images,
             stub: None,
             syslinux: None,
+            allow_unsigned: &allow,
+            tolerate_missing: false,
         };
-        assemble(&inputs, self.work.path())
+        let survey = plan::survey(&self.store, None, &request).expect("test step");
+        survey.into_plan().expect("test step")
+    }
+
+    fn build(&self, yaml: &str) -> Result<System, AssembleError> {
+        assemble(&self.plan(yaml), self.work.path())
     }
 }
 
@@ -276,10 +295,12 @@ fn a_layer_whose_bytes_do_not_match_its_digest_is_refused() {
     let l = layer(&[E::File("x", b"x")]);
     let d = f.store.put_bytes(&l).expect("test step");
     f.add("base", std::slice::from_ref(&l), json!({}));
+    // Changed after the plan checked it: assembly hashes every layer again.
+    let plan = f.plan("init: [base]\n");
     let mut bad = l;
     bad[600] ^= 1;
     std::fs::write(f.store.blob_path(&d), bad).expect("test step");
-    let err = f.build("init: [base]\n").unwrap_err();
+    let err = assemble(&plan, f.work.path()).unwrap_err();
     assert!(matches!(err, AssembleError::LayerDigest { .. }), "{err}");
 }
 

@@ -25,6 +25,8 @@ const SYSTEM: &str = "kernel:
   syslinux: 127.0.0.1:5999/cairn/syslinux:1
 init:
   - 127.0.0.1:5999/cairn/init:1
+trust:
+  allow_unsigned: [\"127.0.0.1:5999/*\"]
 ";
 
 fn host_file(path: &str) -> Vec<u8> {

@@ -44,6 +44,7 @@ trust:
 #[test]
 fn dry_run_offline_lists_missing_images_without_failing() {
     let env = Env::new();
+    env.development_key();
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/minimal.yml");
     env.cairn()
         .args(["build", "--dry-run", "--offline"])
@@ -165,7 +166,109 @@ const SYSTEM: &str = "kernel:
   tar: none
 init:
   - 127.0.0.1:5999/cairn/init:1
+trust:
+  allow_unsigned: [\"127.0.0.1:5999/cairn/*\"]
 ";
+
+/// SYSTEM with no trust section: what a LinuxKit user brings.
+fn untrusted_system() -> String {
+    SYSTEM[..SYSTEM.find("trust:").expect("trust")].to_string()
+}
+
+#[test]
+fn an_image_no_trust_rule_covers_is_refused_unless_allowed_unsigned() {
+    let env = Env::new();
+    system_images(&env);
+    let config = env.write("system.yml", &untrusted_system());
+    env.cairn()
+        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "kernel (127.0.0.1:5999/cairn/kernel:1) is refused",
+        ))
+        .stderr(predicate::str::contains("not covered by the trust policy"))
+        .stderr(predicate::str::contains(
+            "--allow-unsigned 127.0.0.1:5999/cairn/kernel",
+        ));
+    assert!(!env.path("out").join("system.tar").exists());
+    env.cairn()
+        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .args(["--allow-unsigned", "127.0.0.1:5999/cairn/*"])
+        .arg(&config)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains(
+                "unsigned, allowed by --allow-unsigned 127.0.0.1:5999/cairn/*",
+            )
+            .count(2),
+        );
+    // A pattern that names one image leaves the other refused.
+    env.cairn()
+        .args(["build", "--offline", "-f", "tar", "-o", "out2"])
+        .args(["--allow-unsigned", "127.0.0.1:5999/cairn/kernel"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "init[0] (127.0.0.1:5999/cairn/init:1) is refused",
+        ));
+}
+
+#[test]
+fn the_development_key_vouches_for_what_it_signed_and_the_build_says_so() {
+    let env = Env::new();
+    system_images(&env);
+    let config = env.write(
+        "system.yml",
+        &format!(
+            "{}trust:\n  keys:\n    - name: development\n      development: true\n      images: [\"127.0.0.1:5999/cairn/*\"]\n",
+            untrusted_system()
+        ),
+    );
+    // No development key on this machine yet: the message says where it
+    // would be and what makes it.
+    env.cairn()
+        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "trust.keys[0] (development) names the development key",
+        ))
+        .stderr(predicate::str::contains("cairn/dev.pub does not exist"));
+    let dev = env.development_key();
+    env.sign("127.0.0.1:5999/cairn/kernel:1", &dev);
+    env.sign("127.0.0.1:5999/cairn/init:1", &dev);
+    env.cairn()
+        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(trust.keys[0] (development))").count(2))
+        .stderr(predicate::str::contains(
+            "2 of 2 images are trusted through this machine's DEVELOPMENT key",
+        ));
+    // Another machine's development key is another key.
+    let other = Env::new();
+    system_images(&other);
+    other.development_key();
+    let config = other.write(
+        "system.yml",
+        &std::fs::read_to_string(&config).expect("config"),
+    );
+    other.sign("127.0.0.1:5999/cairn/kernel:1", &dev);
+    other.sign("127.0.0.1:5999/cairn/init:1", &dev);
+    other
+        .cairn()
+        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("signed only by"));
+}
 
 /// A kernel image with a stand-in kernel and an init image with /sbin/init.
 fn system_images(env: &Env) {

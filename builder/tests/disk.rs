@@ -21,6 +21,8 @@ const SYSTEM: &str = "kernel:
   stub: 127.0.0.1:5999/cairn/stub:1
 init:
   - 127.0.0.1:5999/cairn/init:1
+trust:
+  allow_unsigned: [\"127.0.0.1:5999/*\"]
 ";
 
 fn system(env: &Env) -> std::path::PathBuf {

@@ -1,6 +1,7 @@
 //! `cairn pull` from a registry that is out to hurt it: manifests too large
 //! to hold, and indexes that point at the same child again and again,
-//! nested deeper than any image needs. Each is refused with exit 1, in
+//! nested deeper than any image needs, and a list of signatures too long
+//! to hold. Each is refused with exit 1, in
 //! bounded memory and time, and leaves nothing in the store.
 
 mod common;
@@ -100,5 +101,53 @@ fn a_nested_index_is_walked_once_per_manifest_and_only_so_deep() {
         "{} manifest requests: each manifest is fetched once",
         reg.manifest_requests()
     );
+    assert!(tmp_is_empty(&s));
+}
+
+#[test]
+fn a_referrers_list_bigger_than_the_cap_is_refused_before_it_is_held() {
+    let reg = HostileRegistry::start();
+    let config = b"{}".to_vec();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest_of(&config), "size": config.len()},
+        "layers": [],
+    }))
+    .expect("json");
+    let manifest_type = "application/vnd.oci.image.manifest.v1+json";
+    for reference in ["latest".to_string(), digest_of(&manifest)] {
+        reg.set(
+            &reference,
+            Answer::Manifest {
+                media_type: manifest_type.into(),
+                body: manifest.clone(),
+            },
+        );
+    }
+    reg.set(
+        &format!("blob:{}", digest_of(&config)),
+        Answer::Manifest {
+            media_type: "application/octet-stream".into(),
+            body: config,
+        },
+    );
+    // The image is small; the registry's list of its signatures is 2 GiB,
+    // streamed with no length given.
+    reg.set(
+        &format!("referrers:{}", digest_of(&manifest)),
+        Answer::Huge {
+            size: 2 << 30,
+            announced: false,
+        },
+    );
+    let (_dir, s) = store();
+    cairn(&s)
+        .args(["pull", &format!("{}/evil/signed:latest", reg.host())])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("referrers API"))
+        .stderr(predicate::str::contains("over the 4 MiB"));
     assert!(tmp_is_empty(&s));
 }

@@ -196,7 +196,7 @@ fn policy_refuses_a_covered_image_signed_by_another_key() {
 }
 
 #[test]
-fn policy_passes_an_image_it_does_not_cover() {
+fn policy_refuses_an_image_it_does_not_cover_unless_it_allows_it_unsigned() {
     let env = Env::new();
     env.key("release");
     let (name, digest) = image(&env, "alpine:3.20");
@@ -208,13 +208,26 @@ fn policy_passes_an_image_it_does_not_cover() {
         .args(["verify", "alpine:3.20", "--policy"])
         .arg(&policy)
         .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{name}@{digest} is not covered"
+        )))
+        .stderr(predicate::str::contains("allow_unsigned: [\"alpine\"]"));
+    let policy = write_policy(
+        &env,
+        "trust:\n  keys:\n    - {path: release.pub, images: [\"cairn/*\"]}\n  allow_unsigned: [alpine]\n",
+    );
+    env.cairn()
+        .args(["verify", "alpine:3.20", "--policy"])
+        .arg(&policy)
+        .assert()
         .success()
         .stdout(predicate::str::starts_with(format!(
-            "not covered {name}@{digest}"
-        )));
+            "allowed unsigned {name}@{digest}"
+        )))
+        .stdout(predicate::str::contains("trust.allow_unsigned[0] alpine"));
 }
 
-/// The signature artifact's first layer (the payload) in `store`.
 fn payload_blob(store: &Store, signature_name: &str) -> PathBuf {
     let desc = store
         .lookup(signature_name)

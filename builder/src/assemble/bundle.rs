@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use super::command;
-use super::layers::{read_image, unpack};
+use super::layers::unpack;
 use super::spec::{Context, build};
-use super::{AssembleError, Inputs, UsedImage, lookup, put_bytes, put_dir};
+use super::{AssembleError, Inputs, UsedImage, put_bytes, put_dir};
 use crate::config::{Image, parse_image_label};
 use crate::fstree::{Kind, Tree};
 
@@ -65,12 +65,13 @@ pub fn add_all(
             let dir = bundle_dir(section, i, list.len(), &name);
             let where_ = format!("{section}[{i}]");
             let image = c.image.clone().unwrap_or_default();
-            let digest = lookup(inputs, &where_, &image)?;
-            let parts = read_image(inputs.store, &image, &digest)?;
+            let opened = inputs.open(&where_, &image)?;
+            let parts = &opened.parts;
+            let digest = opened.used.digest.clone();
             let rootfs = format!("{dir}/rootfs");
             put_dir(tree, &dir, 0o755)?;
             put_dir(tree, &rootfs, 0o755)?;
-            unpack(inputs.store, &parts, tree, &rootfs)?;
+            unpack(inputs.store, parts, tree, &rootfs)?;
             let image_config = parts.config.config().as_ref();
             let label = match image_config
                 .and_then(|c| c.labels().as_ref())
@@ -121,11 +122,7 @@ pub fn add_all(
                 &bundle.runtime_json,
                 0o644,
             )?;
-            used.push(UsedImage {
-                section: where_,
-                image,
-                digest,
-            });
+            used.push(opened.used);
         }
     }
     Ok(())

@@ -8,13 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::layers::{ImageParts, layer_error, read_image};
+use super::layers::{ImageParts, layer_error};
 use super::{Arch, AssembleError, KernelParts, put_bytes};
 use crate::config::Kernel;
 use crate::fstree::{ContentId, Tree};
 use crate::kernel::RequiredList;
 use crate::oci::layer::with_layer;
-use crate::oci::{Digest, Store, store::descriptor_digest};
+use crate::oci::{Store, store::descriptor_digest};
 
 /// The module names loaded by default on `arch`, in the order of the list.
 pub fn default_modules(arch: Arch) -> Vec<String> {
@@ -46,11 +46,10 @@ pub fn add(
     store: &Store,
     arch: Arch,
     k: &Kernel,
-    image: &str,
-    digest: &Digest,
+    parts: &ImageParts,
     tree: &mut Tree,
 ) -> Result<KernelParts, AssembleError> {
-    let parts = read_image(store, image, digest)?;
+    let image = parts.name.as_str();
     let binary = k
         .binary
         .clone()
@@ -72,7 +71,7 @@ pub fn add(
         })?;
     let (kernel, found_tar) = extract(
         store,
-        &parts,
+        parts,
         tree,
         &binary,
         tar_name.as_deref(),

@@ -5,8 +5,8 @@
 //! of the `-bios` formats (`kernel.syslinux`, Debian's ISOLINUX as
 //! packaged by `pkg/syslinux`).
 
-use super::layers::{read_image, unpack};
-use super::{Arch, AssembleError, Inputs, UsedImage, lookup};
+use super::layers::unpack;
+use super::{Arch, AssembleError, Inputs, UsedImage};
 use crate::fstree::{ContentId, Contents, Kind, Tree};
 
 /// The image used when `kernel.stub` is not set.
@@ -39,7 +39,7 @@ pub struct Syslinux {
 }
 
 /// The stub of `image` for the target architecture.
-pub fn add_stub(
+pub(super) fn add_stub(
     inputs: &Inputs,
     image: &str,
     tree: &Tree,
@@ -62,7 +62,7 @@ pub fn add_stub(
 }
 
 /// The BIOS loader of `image`; BIOS is x86 only.
-pub fn add_syslinux(
+pub(super) fn add_syslinux(
     inputs: &Inputs,
     image: &str,
     tree: &Tree,
@@ -105,15 +105,15 @@ fn copy_out<const N: usize>(
     tree: &Tree,
     used: &mut Vec<UsedImage>,
 ) -> Result<[ContentId; N], AssembleError> {
-    let digest = lookup(inputs, section, image)?;
-    let parts = read_image(inputs.store, image, &digest)?;
+    let opened = inputs.open(section, image)?;
+    let parts = &opened.parts;
     let scratch =
         Contents::new(Some(tree.contents().root())).map_err(|source| AssembleError::Content {
             what: format!("the {section} image"),
             source,
         })?;
     let mut aside = Tree::new(scratch);
-    unpack(inputs.store, &parts, &mut aside, "")?;
+    unpack(inputs.store, parts, &mut aside, "")?;
     let mut out = Vec::with_capacity(N);
     for path in paths {
         let found = aside
@@ -137,11 +137,7 @@ fn copy_out<const N: usize>(
         let mut file = aside.contents().open(&id).map_err(content)?;
         out.push(tree.contents().add(&mut file).map_err(content)?);
     }
-    used.push(UsedImage {
-        section: section.into(),
-        image: image.to_string(),
-        digest,
-    });
+    used.push(opened.used);
     Ok(out
         .try_into()
         .unwrap_or_else(|_| unreachable!("one content per path")))

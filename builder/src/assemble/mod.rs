@@ -1,5 +1,5 @@
-//! Assembly: a config and the images it names (already pinned in the store)
-//! become the system's root filesystem, laid out as `docs/rootfs-layout.md`
+//! Assembly: a verified [`Plan`] (a config and the images it names, pinned,
+//! checked and trusted) becomes the system's root filesystem, laid out as `docs/rootfs-layout.md`
 //! describes: the `init` images at `/`, one OCI bundle per container, the
 //! kernel modules the system needs, `files`, `volumes` and the defaults the
 //! init and runc rely on. Contents stay on disk under `work`; the same inputs
@@ -18,7 +18,6 @@ mod runtime;
 mod spec;
 mod spec_mounts;
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -26,23 +25,46 @@ use crate::config::{Config, LoadError};
 use crate::exit::{Classify, ErrorClass};
 use crate::fstree::{ContentId, Contents, Tree, TreeError};
 use crate::oci::{Digest, Store, StoreError};
+use crate::plan::Plan;
 
 pub use crate::arch::Arch;
 pub use kernel::default_modules;
 
-/// Everything assembly reads.
+/// Everything assembly reads, taken from the plan.
 #[derive(Debug)]
-pub struct Inputs<'a> {
-    pub config: &'a Config,
-    pub store: &'a Store,
-    pub arch: Arch,
-    /// Every image of the config, as written there, to its platform
-    /// manifest digest for `arch`.
-    pub images: &'a BTreeMap<String, Digest>,
-    /// The image holding the UEFI stub, when the output format needs one.
-    pub stub: Option<&'a str>,
-    /// The image holding the BIOS loader, when the output format needs one.
-    pub syslinux: Option<&'a str>,
+struct Inputs<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    arch: Arch,
+    plan: &'a Plan,
+}
+
+impl Inputs<'_> {
+    /// The one way assembly reads an image: by the reference the config
+    /// writes, through the digest the plan pinned.
+    fn open(&self, section: &str, image: &str) -> Result<Opened, AssembleError> {
+        let digest = self.plan.platform_digest(image).cloned().ok_or_else(|| {
+            AssembleError::NotResolved {
+                section: section.to_string(),
+                image: image.to_string(),
+            }
+        })?;
+        let parts = layers::read_image(self.store, image, &digest)?;
+        Ok(Opened {
+            parts,
+            used: UsedImage {
+                section: section.to_string(),
+                image: image.to_string(),
+                digest,
+            },
+        })
+    }
+}
+
+/// An image read from the store, and the record of its use.
+struct Opened {
+    parts: layers::ImageParts,
+    used: UsedImage,
 }
 
 /// The assembled system.
@@ -217,8 +239,14 @@ impl Classify for AssembleError {
     }
 }
 
-/// Builds the root filesystem for `inputs`, its contents under `work`.
-pub fn assemble(inputs: &Inputs, work: &Path) -> Result<System, AssembleError> {
+/// Builds the root filesystem the plan describes, its contents under `work`.
+pub fn assemble(plan: &Plan, work: &Path) -> Result<System, AssembleError> {
+    let inputs = Inputs {
+        config: plan.config(),
+        store: plan.store(),
+        arch: plan.arch(),
+        plan,
+    };
     let contents = Contents::new(Some(work)).map_err(|source| AssembleError::Work {
         work: work.to_path_buf(),
         source,
@@ -227,48 +255,34 @@ pub fn assemble(inputs: &Inputs, work: &Path) -> Result<System, AssembleError> {
     let mut used = Vec::new();
     let config = inputs.config;
     for (i, image) in config.init.iter().enumerate() {
-        let section = format!("init[{i}]");
-        let digest = lookup(inputs, &section, image)?;
-        let parts = layers::read_image(inputs.store, image, &digest)?;
-        layers::unpack(inputs.store, &parts, &mut tree, "")?;
-        used.push(UsedImage {
-            section,
-            image: image.clone(),
-            digest,
-        });
+        let opened = inputs.open(&format!("init[{i}]"), image)?;
+        layers::unpack(inputs.store, &opened.parts, &mut tree, "")?;
+        used.push(opened.used);
     }
     let mut kernel = None;
     if let Some(k) = &config.kernel
         && let Some(image) = &k.image
     {
-        let digest = lookup(inputs, "kernel", image)?;
+        let opened = inputs.open("kernel", image)?;
         kernel = Some(kernel::add(
             inputs.store,
             inputs.arch,
             k,
-            image,
-            &digest,
+            &opened.parts,
             &mut tree,
         )?);
-        used.insert(
-            0,
-            UsedImage {
-                section: "kernel".into(),
-                image: image.clone(),
-                digest,
-            },
-        );
+        used.insert(0, opened.used);
     }
-    bundle::add_all(inputs, &mut tree, &mut used)?;
-    rootfs::add_volumes(inputs, &mut tree, &mut used)?;
+    bundle::add_all(&inputs, &mut tree, &mut used)?;
+    rootfs::add_volumes(&inputs, &mut tree, &mut used)?;
     files::add(config, &mut tree)?;
     rootfs::finish(config, &mut tree)?;
-    let stub = match inputs.stub {
-        Some(image) => Some(loader::add_stub(inputs, image, &tree, &mut used)?),
+    let stub = match plan.stub() {
+        Some(image) => Some(loader::add_stub(&inputs, image, &tree, &mut used)?),
         None => None,
     };
-    let syslinux = match inputs.syslinux {
-        Some(image) => Some(loader::add_syslinux(inputs, image, &tree, &mut used)?),
+    let syslinux = match plan.syslinux() {
+        Some(image) => Some(loader::add_syslinux(&inputs, image, &tree, &mut used)?),
         None => None,
     };
     Ok(System {
@@ -278,17 +292,6 @@ pub fn assemble(inputs: &Inputs, work: &Path) -> Result<System, AssembleError> {
         syslinux,
         images: used,
     })
-}
-
-fn lookup(inputs: &Inputs, section: &str, image: &str) -> Result<Digest, AssembleError> {
-    inputs
-        .images
-        .get(image)
-        .cloned()
-        .ok_or_else(|| AssembleError::NotResolved {
-            section: section.to_string(),
-            image: image.to_string(),
-        })
 }
 
 /// Adds a small file, e.g. a generated config.

@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
-use super::layers::{read_image, unpack};
+use super::layers::unpack;
 use super::runtime::restart;
-use super::{AssembleError, Inputs, UsedImage, lookup, put_bytes, put_dir};
+use super::{AssembleError, Inputs, UsedImage, put_bytes, put_dir};
 use crate::config::{Config, Restart};
 use crate::fstree::{Entry, Kind, Tree};
 
@@ -31,14 +31,9 @@ pub fn add_volumes(
             });
         }
         let section = format!("volumes[{i}]");
-        let digest = lookup(inputs, &section, image)?;
-        let parts = read_image(inputs.store, image, &digest)?;
-        unpack(inputs.store, &parts, tree, &format!("{base}/lower"))?;
-        used.push(UsedImage {
-            section,
-            image: image.clone(),
-            digest,
-        });
+        let opened = inputs.open(&section, image)?;
+        unpack(inputs.store, &opened.parts, tree, &format!("{base}/lower"))?;
+        used.push(opened.used);
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! `cairn build`: config -> resolve -> trust -> assemble -> outputs, with a
 //! summary of what was written and from which images.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -9,16 +8,14 @@ use anyhow::Context;
 use clap::Args;
 
 use super::images::{open_store, registry};
-use super::trust::policy_from_config;
 use super::{Arch, GlobalArgs};
-use crate::assemble::{self, Inputs, System, UsedImage};
-use crate::config::{self, ImageUse};
+use crate::assemble::{self, System, UsedImage};
+use crate::config;
 use crate::exit::CliError;
-use crate::oci::integrity::check_image;
-use crate::oci::resolve::resolve;
-use crate::oci::{self, ImageRef, RegistryError, human_bytes};
+use crate::oci::human_bytes;
 use crate::output::{self, Compression, Format, Written};
-use crate::trust::Verdict;
+use crate::plan::{self, Outcome, Pinned, Plan};
+use crate::trust::{Verdict, development};
 use crate::ui;
 
 #[derive(Debug, Args)]
@@ -50,24 +47,16 @@ pub struct BuildArgs {
     /// Compression of the initrd.
     #[arg(long, value_enum, default_value_t)]
     pub compress: Compression,
-}
-
-/// Where one image of the config stands after resolution.
-enum Outcome {
-    Pinned {
-        digest: oci::Digest,
-        platform_digest: oci::Digest,
-        pulled: bool,
-        trust: Verdict,
-    },
-    /// Not in the store, and `--offline` forbids fetching it.
-    Missing,
+    /// Use images matching PATTERN without a signature, when no trust rule
+    /// covers them (like `trust.allow_unsigned`; repeatable). Every other
+    /// image must be signed by a key of the config's `trust:` policy.
+    #[arg(long, value_name = "PATTERN")]
+    pub allow_unsigned: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = config::load(&args.files)?;
-    let policy = policy_from_config(&config.trust).context("the config's trust policy")?;
     let arch = args.arch.unwrap_or_else(Arch::host);
     if args.format.needs_syslinux() && arch != Arch::Amd64 {
         return Err(CliError::user(format!(
@@ -77,95 +66,79 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let platform = format!("linux/{}", arch.oci_name());
+    if let Some(bad) =
+        (args.allow_unsigned.iter()).find(|p| p.is_empty() || p.contains(char::is_whitespace))
+    {
+        return Err(
+            CliError::user(format!("--allow-unsigned {bad:?} is not an image pattern")).into(),
+        );
+    }
     let store = open_store(global)?;
     let registry = if args.offline {
         None
     } else {
         Some(registry(global)?)
     };
-    let mut uses = config.images();
     let (stub, syslinux) = loader_images(&config, args.format);
-    for (name, image) in [("stub", &stub), ("syslinux", &syslinux)] {
-        let section = format!("kernel.{name}");
-        if let Some(image) = image
-            && !uses.iter().any(|u| u.section == section)
-        {
-            uses.push(ImageUse {
-                section,
-                name: name.into(),
-                image: image.clone(),
-            });
-        }
-    }
+    let request = plan::Request {
+        config: &config,
+        arch,
+        stub,
+        syslinux,
+        allow_unsigned: &args.allow_unsigned,
+        tolerate_missing: args.dry_run && args.offline,
+    };
     ui::status(format!(
-        "resolving {} images for {platform} (store {})",
-        uses.len(),
+        "resolving the images for linux/{} (store {})",
+        arch.oci_name(),
         store.root().display()
     ));
-    let mut plan = Vec::with_capacity(uses.len());
-    for use_ in &uses {
-        let image: ImageRef = use_
-            .image
-            .parse()
-            .with_context(|| format!("{} of the config", use_.section))?;
-        let outcome = match resolve(&store, registry.as_ref(), &image, &platform) {
-            Ok(resolved) => {
-                check_image(&store, &resolved.digest, Some(&platform))
-                    .with_context(|| format!("{} ({}) is damaged", use_.section, use_.image))?;
-                let trust = policy
-                    .check(&store, &image, &resolved.digest)
-                    .with_context(|| format!("{} ({}) is refused", use_.section, use_.image))?;
-                Outcome::Pinned {
-                    digest: resolved.digest,
-                    platform_digest: resolved.platform_digest,
-                    pulled: resolved.pulled,
-                    trust,
-                }
-            }
-            Err(RegistryError::NotLocal { .. }) if args.offline && args.dry_run => Outcome::Missing,
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("cannot resolve {} image {}", use_.section, use_.image)
-                });
-            }
-        };
-        plan.push((use_, image, outcome));
-    }
-    print_plan(&plan);
-    let missing = plan
-        .iter()
-        .filter(|(_, _, o)| matches!(o, Outcome::Missing))
-        .count();
+    let survey = plan::survey(&store, registry.as_ref(), &request)?;
+    print_plan(survey.entries());
+    announce_development_key(survey.entries());
+    let missing = survey.missing();
     ui::status(format!(
         "{} images resolved, {missing} missing from the store, in {:.1}s",
-        plan.len() - missing,
+        survey.entries().len() - missing,
         started.elapsed().as_secs_f64()
     ));
     if args.dry_run {
         return Ok(());
     }
-    let mut images = BTreeMap::new();
-    for (use_, _, outcome) in &plan {
-        if let Outcome::Pinned {
-            platform_digest, ..
-        } = outcome
-        {
-            images.insert(use_.image.clone(), platform_digest.clone());
-        }
-    }
+    let plan = survey.into_plan()?;
     let name = output_name(&args)?;
-    let inputs = Inputs {
-        config: &config,
-        store: &store,
-        arch,
-        images: &images,
-        stub: stub.as_deref(),
-        syslinux: syslinux.as_deref(),
-    };
-    let (written, used) = assemble_and_write(&inputs, &args, &name)?;
+    let (written, used) = assemble_and_write(&plan, &args, &name)?;
     print_summary(&written, &used, started);
     Ok(())
+}
+
+/// Says once that the development key vouched for images: fine on the
+/// machine that built them, never what a release should rest on.
+fn announce_development_key(entries: &[plan::Entry]) {
+    let by_dev: Vec<&str> = (entries.iter())
+        .filter(|e| {
+            matches!(
+                &e.outcome,
+                Outcome::Pinned(Pinned {
+                    trust: Verdict::Verified {
+                        development: true,
+                        ..
+                    },
+                    ..
+                })
+            )
+        })
+        .map(|e| e.use_.section.as_str())
+        .collect();
+    if !by_dev.is_empty() {
+        ui::warn(format!(
+            "{} of {} images are trusted through this machine's DEVELOPMENT key ({}); \
+             sign release images with your own key (`cairn key generate`, `cairn pkg build --key`)",
+            by_dev.len(),
+            entries.len(),
+            development::prefix().with_extension("pub").display()
+        ));
+    }
 }
 
 /// The boot loader images `format` is built on: the UEFI stub of UKI-based
@@ -205,7 +178,7 @@ fn output_name(args: &BuildArgs) -> anyhow::Result<String> {
 }
 
 fn assemble_and_write(
-    inputs: &Inputs,
+    plan: &Plan,
     args: &BuildArgs,
     name: &str,
 ) -> anyhow::Result<(Vec<Written>, Vec<UsedImage>)> {
@@ -220,7 +193,7 @@ fn assemble_and_write(
         .with_context(|| format!("cannot create a work folder in {}", dir.display()))?;
     let _cleanup = crate::cleanup::register(work.path());
     let step = ui::Step::spinner("assembling the root filesystem");
-    let system = match assemble::assemble(inputs, work.path()) {
+    let system = match assemble::assemble(plan, work.path()) {
         Ok(system) => {
             step.finish(&format!("{} entries", system.rootfs.len()));
             system
@@ -301,24 +274,19 @@ fn print_summary(written: &[Written], used: &[UsedImage], started: Instant) {
     ));
 }
 
-fn print_plan(plan: &[(&ImageUse, ImageRef, Outcome)]) {
+fn print_plan(entries: &[plan::Entry]) {
     println!("{:<12} {:<44} {:<19} TRUST", "SECTION", "IMAGE", "DIGEST");
-    for (use_, image, outcome) in plan {
-        let (digest, trust) = match outcome {
-            Outcome::Pinned {
-                digest,
-                pulled,
-                trust,
-                ..
-            } => {
+    for entry in entries {
+        let (digest, trust) = match &entry.outcome {
+            Outcome::Pinned(p) => {
                 let short = format!(
                     "{}{}",
-                    &digest.to_string()[..19],
-                    if *pulled { "*" } else { "" }
+                    &p.digest.to_string()[..19],
+                    if p.pulled { "*" } else { "" }
                 );
-                let trust = match trust {
-                    Verdict::NotCovered => "not required".to_string(),
-                    Verdict::Verified { key, origin } => {
+                let trust = match &p.trust {
+                    Verdict::AllowedUnsigned { origin } => format!("unsigned, allowed by {origin}"),
+                    Verdict::Verified { key, origin, .. } => {
                         format!("signed by {} ({origin})", &key[..key.len().min(19)])
                     }
                 };
@@ -326,13 +294,16 @@ fn print_plan(plan: &[(&ImageUse, ImageRef, Outcome)]) {
             }
             Outcome::Missing => (
                 "-".to_string(),
-                format!("not in the store; would pull from {}", image.registry()),
+                format!(
+                    "not in the store; would pull from {}",
+                    entry.image.registry()
+                ),
             ),
         };
         println!(
             "{:<12} {:<44} {:<19} {trust}",
-            use_.section,
-            image.store_name(),
+            entry.use_.section,
+            entry.image.store_name(),
             digest
         );
     }

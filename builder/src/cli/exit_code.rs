@@ -31,6 +31,7 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::pkg::crates::CrateError,
         crate::pkg::debs::DebsError,
         crate::kernel::KernelError,
+        crate::plan::PlanError,
         crate::assemble::AssembleError,
         crate::output::OutputError,
         crate::run::RunError,

@@ -131,28 +131,18 @@ fn build_pkg(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `$XDG_CONFIG_HOME/cairn`, else `~/.config/cairn`.
-fn config_dir() -> PathBuf {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from(".config"))
-        .join("cairn")
-}
-
 /// The key given, or the development key, created on first use.
 fn signing_key(key: Option<&Path>) -> anyhow::Result<SigningKey> {
     if let Some(path) = key {
         return Ok(SigningKey::load(path)?);
     }
-    let dir = config_dir();
-    let prefix = dir.join("dev");
+    let prefix = trust::development::prefix();
+    let dir = prefix.parent().unwrap_or(Path::new("."));
     let files = KeyFiles::for_prefix(&prefix);
     if files.private.exists() {
         return Ok(SigningKey::load(&files.private)?);
     }
-    std::fs::create_dir_all(&dir)
+    std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create {} for the development key", dir.display()))?;
     let key = SigningKey::generate()?;
     key.write_pair(&prefix, false)?;

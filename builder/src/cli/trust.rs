@@ -7,11 +7,12 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::GlobalArgs;
-use crate::config::{self, KeySource};
+use crate::config;
 use crate::oci::integrity::check_image;
 use crate::oci::store::descriptor_digest;
 use crate::oci::{ImageRef, Store};
-use crate::trust::{self, Policy, PublicKey, Rule, SigningKey, Verdict};
+use crate::plan::policy_from_config;
+use crate::trust::{self, PublicKey, SigningKey, Verdict};
 use crate::ui;
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +92,7 @@ pub fn verify(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<()> {
     let policy = match &args.policy {
         Some(path) => Some(policy_from_config(
             &config::load(std::slice::from_ref(path))?.trust,
+            &[],
         )?),
         None => None,
     };
@@ -106,12 +108,12 @@ pub fn verify(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<()> {
     let name = image.store_name();
     if let (Some(policy), Some(path)) = (policy, &args.policy) {
         match policy.check(&store, &image, &digest)? {
-            Verdict::Verified { key, origin } => {
+            Verdict::Verified { key, origin, .. } => {
                 println!("verified {name}@{digest} by {key} ({origin})");
             }
-            Verdict::NotCovered => {
+            Verdict::AllowedUnsigned { origin } => {
                 println!(
-                    "not covered {name}@{digest}: the trust policy of {} does not require a signature",
+                    "allowed unsigned {name}@{digest}: the trust policy of {} lets it be used without a signature ({origin})",
                     path.display()
                 );
             }
@@ -124,33 +126,6 @@ pub fn verify(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<()> {
         verified.image, verified.digest, verified.key
     );
     Ok(())
-}
-
-/// The policy a config's `trust:` section describes. Each key is named in
-/// messages by its place in the config (`trust.keys[0] (release)`).
-pub fn policy_from_config(trust: &config::Trust) -> anyhow::Result<Policy> {
-    let mut rules = Vec::with_capacity(trust.keys.len());
-    for (i, entry) in trust.keys.iter().enumerate() {
-        let origin = match &entry.name {
-            Some(name) => format!("trust.keys[{i}] ({name})"),
-            None => format!("trust.keys[{i}]"),
-        };
-        let key = match &entry.source {
-            KeySource::Path(path) => PublicKey::load(path)
-                .with_context(|| format!("cannot use the public key of {origin}"))?,
-            KeySource::Pem(pem) => PublicKey::from_pem(pem, origin.clone())?,
-        };
-        rules.push(Rule {
-            key: key.with_origin(origin.clone()),
-            origin,
-            patterns: entry.images.clone(),
-        });
-    }
-    Ok(Policy {
-        rules,
-        org: trust.org.clone(),
-        image: trust.image.clone(),
-    })
 }
 
 fn parse_image(s: &str) -> anyhow::Result<ImageRef> {

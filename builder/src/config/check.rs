@@ -227,14 +227,22 @@ impl Checker<'_> {
     fn trust(&mut self, t: &RawTrust) {
         for (i, k) in t.keys.iter().enumerate() {
             let at = [K("trust"), K("keys"), I(i)];
+            let development = k.development == Some(true);
+            let given = usize::from(k.path.is_some())
+                + usize::from(k.pem.is_some())
+                + usize::from(development);
             match (&k.path, &k.pem) {
-                (None, None) => self.report(
+                _ if given > 1 => self.report(
                     &at,
-                    "a key needs `path` (a PEM file) or `pem` (the PEM text)",
+                    "`path`, `pem` and `development` each name a key; keep one",
                 ),
-                (Some(_), Some(_)) => self.report(
-                    &[K("trust"), K("keys"), I(i), K("pem")],
-                    "`path` and `pem` cannot be used together; keep one",
+                _ if k.development == Some(false) && given == 0 => self.report(
+                    &[K("trust"), K("keys"), I(i), K("development")],
+                    "`development: false` names no key; give `path` or `pem`, or remove the entry",
+                ),
+                _ if given == 0 => self.report(
+                    &at,
+                    "a key needs `path` (a PEM file), `pem` (the PEM text) or `development: true` (the key `cairn pkg build` signs with by default)",
                 ),
                 (Some(p), None) if p.is_empty() => {
                     self.report(&[K("trust"), K("keys"), I(i), K("path")], "`path` is empty")
@@ -252,6 +260,14 @@ impl Checker<'_> {
                         format!("{pat:?} is not an image pattern"),
                     );
                 }
+            }
+        }
+        for (j, pat) in t.allow_unsigned.iter().enumerate() {
+            if pat.is_empty() || pat.contains(char::is_whitespace) {
+                self.report(
+                    &[K("trust"), K("allow_unsigned"), I(j)],
+                    format!("{pat:?} is not an image pattern"),
+                );
             }
         }
     }

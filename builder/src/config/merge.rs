@@ -108,12 +108,14 @@ fn unique(
 fn append_trust(trust: &mut Trust, raw: super::schema::RawTrust, dir: &Path) {
     trust.org.extend(raw.org);
     trust.image.extend(raw.image);
+    trust.allow_unsigned.extend(raw.allow_unsigned);
     for k in raw.keys {
-        let source = match (k.path, k.pem) {
-            (Some(p), _) => KeySource::Path(dir.join(p)),
-            (None, Some(pem)) => KeySource::Pem(pem),
+        let source = match (k.path, k.pem, k.development) {
+            (Some(p), _, _) => KeySource::Path(dir.join(p)),
+            (None, Some(pem), _) => KeySource::Pem(pem),
+            (None, None, Some(true)) => KeySource::Development,
             // Refused by the per-file check already.
-            (None, None) => continue,
+            _ => continue,
         };
         trust.keys.push(TrustKey {
             name: k.name,

@@ -94,6 +94,7 @@ pub(crate) struct RawTrust {
     pub org: Vec<String>,
     pub image: Vec<String>,
     pub keys: Vec<RawTrustKey>,
+    pub allow_unsigned: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -102,6 +103,7 @@ pub(crate) struct RawTrustKey {
     pub name: Option<String>,
     pub path: Option<String>,
     pub pem: Option<String>,
+    pub development: Option<bool>,
     pub images: Vec<String>,
 }
 
@@ -114,6 +116,9 @@ pub struct Trust {
     pub image: Vec<String>,
     /// cairn: ed25519 public keys and the images each one signs.
     pub keys: Vec<TrustKey>,
+    /// cairn: patterns of images that may be used without a signature. Every
+    /// other image must be covered by a key (or `org`/`image`).
+    pub allow_unsigned: Vec<String>,
 }
 
 /// A public key allowed to sign the images matching `images`.
@@ -133,4 +138,8 @@ pub enum KeySource {
     Path(PathBuf),
     /// The PEM text itself.
     Pem(String),
+    /// The development key `cairn pkg build` signs with when given no
+    /// `--key` (`$XDG_CONFIG_HOME/cairn/dev.pub`), wherever it is on this
+    /// machine.
+    Development,
 }

@@ -247,8 +247,19 @@ fn trust_keys_resolve_paths_against_the_config_directory() {
     assert!(one("trust:\n  keys:\n    - {images: [a]}\n").contains("needs `path`"));
     assert!(
         one("trust:\n  keys:\n    - {path: a, pem: b, images: [a]}\n")
-            .contains("cannot be used together")
+            .contains("each name a key; keep one")
     );
+    assert!(
+        one("trust:\n  keys:\n    - {path: a, development: true}\n")
+            .contains("each name a key; keep one")
+    );
+    assert!(one("trust:\n  keys:\n    - {development: false}\n").contains("names no key"));
+    let dev = ok(
+        "trust:\n  keys:\n    - {development: true, images: [\"cairn/*\"]}\n  allow_unsigned: [\"127.0.0.1:5000/*\"]\n",
+    );
+    assert_eq!(dev.trust.keys[0].source, KeySource::Development);
+    assert_eq!(dev.trust.allow_unsigned, vec!["127.0.0.1:5000/*"]);
+    assert!(one("trust:\n  allow_unsigned: [\"\"]\n").contains("trust.allow_unsigned[0]"));
     assert!(
         one("trust:\n  keys:\n    - {path: a, images: [\"a b\"]}\n")
             .contains("not an image pattern")
@@ -380,7 +391,7 @@ mod coverage {
         let missing: Vec<String> = schema_paths()
             .into_iter()
             // cairn additions cannot appear in LinuxKit configs.
-            .filter(|p| !p.starts_with("trust.keys"))
+            .filter(|p| !p.starts_with("trust.keys") && p != "trust.allow_unsigned")
             .filter(|p| !["kernel.modules", "kernel.stub", "kernel.syslinux"].contains(&p.as_str()))
             .filter(|p| !p.starts_with("image[].restart"))
             .filter(|p| !used.contains(p))

@@ -47,17 +47,59 @@ fn url(s: &Session, reference: &Reference) -> String {
     )
 }
 
+/// The referrers API's address for the digest `reference` pins, filtered
+/// to one artifact type.
+fn referrers_url(s: &Session, reference: &Reference, artifact_type: &str) -> String {
+    let scheme = if s.plain_http { "http" } else { "https" };
+    let digest = reference.digest().unwrap_or_default();
+    let ns = reference
+        .namespace()
+        .map(|ns| format!("&ns={ns}"))
+        .unwrap_or_default();
+    format!(
+        "{scheme}://{}/v2/{}/referrers/{digest}?artifactType={artifact_type}{ns}",
+        reference.resolve_registry(),
+        reference.repository()
+    )
+}
+
 /// GETs the manifest `reference` names, accepting `accepted` media types.
 pub(super) async fn get(
     s: &Session,
     reference: &Reference,
     accepted: &[&str],
 ) -> Result<Got, OciDistributionError> {
+    fetch(s, reference, url(s, reference), accepted).await
+}
+
+/// GETs the referrers index of the digest `reference` pins (an OCI image
+/// index listing the artifacts whose subject it is), under the same cap as
+/// manifests: a registry decides how long that list is.
+pub(super) async fn get_referrers(
+    s: &Session,
+    reference: &Reference,
+    artifact_type: &str,
+) -> Result<Got, OciDistributionError> {
+    let url = referrers_url(s, reference, artifact_type);
+    fetch(
+        s,
+        reference,
+        url,
+        &["application/vnd.oci.image.index.v1+json"],
+    )
+    .await
+}
+
+async fn fetch(
+    s: &Session,
+    reference: &Reference,
+    url: String,
+    accepted: &[&str],
+) -> Result<Got, OciDistributionError> {
     let token = s
         .client
         .auth(reference, &s.auth, RegistryOperation::Pull)
         .await?;
-    let url = url(s, reference);
     let mut request = s.http.get(&url).header("Accept", accepted.join(", "));
     request = match (token, &s.auth) {
         (Some(token), _) => request.bearer_auth(token),

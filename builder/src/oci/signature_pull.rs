@@ -4,10 +4,27 @@
 
 use super::digest::Digest;
 use super::manifest::{Manifest, descriptor};
+use super::manifest_get::{Got, MAX_MANIFEST, get_referrers};
 use super::pull::{Tally, fetch_blob, fetch_manifest};
 use super::reference::ImageRef;
 use super::registry::{RegistryError, Result, SIGNATURE_ARTIFACT_TYPE, Session};
 use super::store::{Store, descriptor_digest};
+
+/// The newest signature artifact a referrers index lists; an answer that is
+/// not an index lists none (the signature tag is tried next).
+fn last_referrer(bytes: &[u8]) -> Option<Digest> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        digest: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Index {
+        #[serde(default)]
+        manifests: Vec<Entry>,
+    }
+    let index: Index = serde_json::from_slice(bytes).ok()?;
+    index.manifests.last()?.digest.parse().ok()
+}
 
 /// Fetches the signature artifact of `subject` through the referrers API,
 /// falling back to the `sha256-<hex>.sig` tag, and names it for the local
@@ -21,16 +38,20 @@ pub(super) async fn pull_signature(
 ) -> Result<()> {
     let subject_ref = image.as_oci().clone_with_digest(subject.to_string());
     let referrers = s
-        .retry(|| {
-            s.client
-                .pull_referrers(&subject_ref, Some(SIGNATURE_ARTIFACT_TYPE))
-        })
+        .retry(|| get_referrers(s, &subject_ref, SIGNATURE_ARTIFACT_TYPE))
         .await;
     let by_referrers = match referrers {
-        Ok(index) => index
-            .manifests
-            .last()
-            .and_then(|entry| entry.digest.parse::<Digest>().ok()),
+        Ok(Got::Body { bytes, .. }) => last_referrer(&bytes),
+        Ok(Got::TooBig { size }) => {
+            return Err(RegistryError::Unsupported {
+                image: image.to_string(),
+                reason: format!(
+                    "the list of signatures of {subject} (referrers API) from registry {} is {size} bytes or more, over the {} MiB cairn reads for it; it is refused unread",
+                    s.registry,
+                    MAX_MANIFEST >> 20
+                ),
+            });
+        }
         Err(e) if super::registry::is_transient(&e) => {
             return Err(s.error(image, "signature list", e));
         }

@@ -113,6 +113,18 @@ pub enum TrustError {
         digest: Digest,
         covered_by: String,
     },
+    #[error(
+        "image {image}@{digest} is not covered by the trust policy, and cairn uses no image that no key vouches for. Add a key whose `images` match it under `trust.keys` (packages built on this machine by `cairn pkg build` are signed by its development key: `{{development: true, images: [\"cairn/*\"]}}`), or allow it without a signature with `trust.allow_unsigned: [\"{repo}\"]` or `--allow-unsigned {repo}`"
+    )]
+    NotCovered {
+        image: String,
+        digest: Digest,
+        repo: String,
+    },
+    #[error(
+        "{origin} names the development key, but {} does not exist on this machine; `cairn pkg build` creates it when it first builds a package without --key", path.display()
+    )]
+    NoDevelopmentKey { origin: String, path: PathBuf },
     #[error("cannot build the signature for image {image}: {reason}")]
     Encode { image: String, reason: String },
 }

@@ -6,6 +6,7 @@
 //! section says which images must be signed by which keys (`policy`).
 
 mod artifact;
+pub mod development;
 mod error;
 mod key;
 mod pattern;
@@ -19,5 +20,5 @@ pub use error::TrustError;
 pub use key::{KeyFiles, PublicKey, SigningKey};
 pub use pattern::normalize as normalize_pattern;
 pub use payload::{Payload, SIGNATURE_TYPE};
-pub use policy::{Coverage, Policy, Rule, Verdict};
+pub use policy::{AllowUnsigned, Coverage, Policy, Rule, Verdict};
 pub use signature::{Signed, Verified, resolve, sign, verify};

@@ -6,6 +6,10 @@
 //! repository. A covered image needs a valid signature by a key of a rule
 //! whose patterns match it; an image covered only through `org`/`image`
 //! may be signed by any of the policy's keys.
+//!
+//! An image nothing covers is refused unless an `allow_unsigned` pattern
+//! (from the config or the command line) names it: trust is the default,
+//! and using an image without a signature is a choice written down.
 
 use super::TrustError;
 use super::key::PublicKey;
@@ -21,6 +25,16 @@ pub struct Policy {
     pub org: Vec<String>,
     /// Repositories whose images must be signed, tags ignored.
     pub image: Vec<String>,
+    /// Images that may be used unsigned when no rule or list covers them.
+    pub allow_unsigned: Vec<AllowUnsigned>,
+}
+
+/// A pattern of images that may be used without a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowUnsigned {
+    pub pattern: String,
+    /// Where it was given, e.g. `trust.allow_unsigned[0]` or `--allow-unsigned`.
+    pub origin: String,
 }
 
 /// A trusted key and the repositories it signs.
@@ -32,15 +46,23 @@ pub struct Rule {
     /// Repository patterns (see [`pattern`]); empty means the key only
     /// counts for images covered through `org`/`image`.
     pub patterns: Vec<String>,
+    /// Whether this is the development key (announced whenever it vouches).
+    pub development: bool,
 }
 
 /// The outcome of a policy check that did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// No rule or list entry covers the image; it was not checked.
-    NotCovered,
+    /// No rule or list entry covers the image, and an `allow_unsigned`
+    /// pattern (named by its origin) lets it be used unchecked.
+    AllowedUnsigned { origin: String },
     /// A valid signature by this key (id and configured origin) was found.
-    Verified { key: String, origin: String },
+    Verified {
+        key: String,
+        origin: String,
+        /// The key is the development key of this machine.
+        development: bool,
+    },
 }
 
 /// Why an image is covered: the first matching entry, for messages.
@@ -92,7 +114,7 @@ impl Policy {
         digest: &Digest,
     ) -> Result<Verdict, TrustError> {
         let Some(coverage) = self.coverage(image) else {
-            return Ok(Verdict::NotCovered);
+            return self.uncovered(image, digest);
         };
         let rules: Vec<&Rule> = if coverage.rules.is_empty() {
             self.rules.iter().collect()
@@ -111,16 +133,39 @@ impl Policy {
             .map(|r| r.key.clone().with_origin(r.origin.clone()))
             .collect();
         let verified = signature::verify(store, image, digest, &keys)?;
-        let origin = rules
-            .iter()
-            .find(|r| r.key.fingerprint() == verified.key)
-            .map(|r| r.origin.clone())
-            .unwrap_or_default();
+        let rule = rules.iter().find(|r| r.key.fingerprint() == verified.key);
         Ok(Verdict::Verified {
             key: verified.key,
-            origin,
+            origin: rule.map(|r| r.origin.clone()).unwrap_or_default(),
+            development: rule.is_some_and(|r| r.development),
         })
     }
+
+    /// An image no key vouches for: allowed only where a pattern says so.
+    fn uncovered(&self, image: &ImageRef, digest: &Digest) -> Result<Verdict, TrustError> {
+        let repo = image.repo_name();
+        match self
+            .allow_unsigned
+            .iter()
+            .find(|a| pattern::matches(&a.pattern, &repo))
+        {
+            Some(allowed) => Ok(Verdict::AllowedUnsigned {
+                origin: format!("{} {}", allowed.origin, allowed.pattern),
+            }),
+            None => Err(TrustError::NotCovered {
+                image: image.store_name(),
+                digest: digest.clone(),
+                repo: short_repo(&repo),
+            }),
+        }
+    }
+}
+
+/// A repository name as a user would write it in a pattern: Docker Hub's
+/// `docker.io/` and `library/` left out.
+fn short_repo(repo: &str) -> String {
+    let short = repo.strip_prefix("docker.io/").unwrap_or(repo);
+    short.strip_prefix("library/").unwrap_or(short).to_string()
 }
 
 #[cfg(test)]
@@ -134,6 +179,7 @@ mod tests {
             key: key.public().clone(),
             origin: origin.to_string(),
             patterns: patterns.iter().map(|p| p.to_string()).collect(),
+            development: false,
         }
     }
 
@@ -145,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn image_matched_by_no_rule_or_list_is_not_covered_even_unsigned() {
+    fn image_matched_by_no_rule_or_list_is_refused_saying_how_to_trust_or_allow_it() {
         let (_d, s) = store();
         let (img, digest) = image_in_store(&s, "alpine:3.20", b"a");
         let (a, _) = keys();
@@ -153,11 +199,57 @@ mod tests {
             rules: vec![rule(&a, "trust.keys[0] (release)", &["cairn/*"])],
             org: vec!["linuxkit".into()],
             image: vec!["redis".into()],
+            ..Policy::default()
+        };
+        let err = policy.check(&s, &img, &digest).unwrap_err();
+        assert!(matches!(err, TrustError::NotCovered { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("docker.io/library/alpine:3.20"), "{msg}");
+        assert!(msg.contains(&digest.to_string()), "{msg}");
+        assert!(msg.contains("allow_unsigned: [\"alpine\"]"), "{msg}");
+        assert!(msg.contains("--allow-unsigned alpine"), "{msg}");
+    }
+
+    #[test]
+    fn uncovered_image_named_by_allow_unsigned_is_used_unchecked_with_the_reason() {
+        let (_d, s) = store();
+        let (img, digest) = image_in_store(&s, "127.0.0.1:5000/tools/x:1", b"x");
+        let policy = Policy {
+            allow_unsigned: vec![
+                AllowUnsigned {
+                    pattern: "alpine".into(),
+                    origin: "trust.allow_unsigned[0]".into(),
+                },
+                AllowUnsigned {
+                    pattern: "127.0.0.1:5000/*".into(),
+                    origin: "--allow-unsigned".into(),
+                },
+            ],
+            ..Policy::default()
         };
         assert_eq!(
             policy.check(&s, &img, &digest).unwrap(),
-            Verdict::NotCovered
+            Verdict::AllowedUnsigned {
+                origin: "--allow-unsigned 127.0.0.1:5000/*".into()
+            }
         );
+    }
+
+    #[test]
+    fn a_covered_image_must_be_signed_even_where_allow_unsigned_also_matches() {
+        let (_d, s) = store();
+        let (img, digest) = image_in_store(&s, "cairn/init:1", b"i");
+        let (a, _) = keys();
+        let policy = Policy {
+            rules: vec![rule(&a, "trust.keys[0]", &["cairn/*"])],
+            allow_unsigned: vec![AllowUnsigned {
+                pattern: "*".into(),
+                origin: "--allow-unsigned".into(),
+            }],
+            ..Policy::default()
+        };
+        let err = policy.check(&s, &img, &digest).unwrap_err();
+        assert!(matches!(err, TrustError::Unsigned { .. }), "{err}");
     }
 
     #[test]
@@ -178,7 +270,8 @@ mod tests {
             verdict,
             Verdict::Verified {
                 key: b.public().fingerprint().to_string(),
-                origin: "trust.keys[1] (release)".into()
+                origin: "trust.keys[1] (release)".into(),
+                development: false,
             }
         );
     }

@@ -46,11 +46,32 @@ impl Env {
         Env { dir, store }
     }
 
-    /// `cairn --store STORE`, run in the temporary folder.
+    /// `cairn --store STORE`, run in the temporary folder, with a config
+    /// folder of its own (so the development key is the env's, not the
+    /// user's).
     pub fn cairn(&self) -> Command {
         let mut cmd = cairn(&self.store);
-        cmd.current_dir(self.dir.path());
+        cmd.current_dir(self.dir.path())
+            .env("XDG_CONFIG_HOME", self.config_home());
         cmd
+    }
+
+    /// What `XDG_CONFIG_HOME` is for `cairn` runs in this env.
+    pub fn config_home(&self) -> PathBuf {
+        self.path("config")
+    }
+
+    /// Creates the env's development key (what `cairn pkg build` would on
+    /// first use); returns the path of its private half.
+    pub fn development_key(&self) -> PathBuf {
+        let dir = self.config_home().join("cairn");
+        fs::create_dir_all(&dir).expect("config folder");
+        self.cairn()
+            .args(["key", "generate", "--out"])
+            .arg(dir.join("dev"))
+            .assert()
+            .success();
+        dir.join("dev.key")
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -56,9 +56,8 @@ impl HostileRegistry {
                         }
                     }
                     let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                    let answer = path
-                        .split_once("/manifests/")
-                        .and_then(|(_, r)| table.lock().expect("table").get(r).cloned());
+                    let answer =
+                        key(&path).and_then(|k| table.lock().expect("table").get(&k).cloned());
                     if answer.is_some() {
                         count.fetch_add(1, Ordering::SeqCst);
                     }
@@ -78,7 +77,9 @@ impl HostileRegistry {
         self.host.clone()
     }
 
-    /// Answers `reference` (a tag or `sha256:...`) with `answer`.
+    /// Answers `reference` (a tag or `sha256:...`) with `answer`; a key
+    /// `blob:DIGEST` answers for that blob, and `referrers:DIGEST` for the
+    /// referrers API's list of artifacts about DIGEST.
     pub fn set(&self, reference: &str, answer: Answer) {
         self.manifests
             .lock()
@@ -90,6 +91,18 @@ impl HostileRegistry {
     pub fn manifest_requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+}
+
+/// The table key a request path asks for.
+fn key(path: &str) -> Option<String> {
+    let path = path.split('?').next().unwrap_or(path);
+    if let Some((_, r)) = path.split_once("/manifests/") {
+        return Some(r.to_string());
+    }
+    if let Some((_, d)) = path.split_once("/referrers/") {
+        return Some(format!("referrers:{d}"));
+    }
+    path.split_once("/blobs/").map(|(_, d)| format!("blob:{d}"))
 }
 
 fn respond(
