@@ -5,6 +5,9 @@ CARGO ?= cargo
 # cairn as it ships: one static (musl) binary.
 STATIC_TARGET := x86_64-unknown-linux-musl
 CAIRN := target/$(STATIC_TARGET)/release/cairn
+# The same binary for arm64 hosts (a Raspberry Pi, an arm64 build server).
+ARM64_TARGET := aarch64-unknown-linux-musl
+CAIRN_ARM64 := target/$(ARM64_TARGET)/release/cairn
 EXAMPLE ?= examples/minimal.yml
 
 .PHONY: run test deps build lint unit test-vm bench clean install
@@ -15,6 +18,8 @@ deps:
 build: deps
 	$(CARGO) build --release --locked --target $(STATIC_TARGET) -p cairn
 	@file $(CAIRN) | grep -q 'static' || { echo "$(CAIRN) is not statically linked"; exit 1; }
+	$(CARGO) build --release --locked --target $(ARM64_TARGET) -p cairn
+	@file $(CAIRN_ARM64) | grep -q 'ARM aarch64.*statically linked' || { echo "$(CAIRN_ARM64) is not a static arm64 binary"; exit 1; }
 
 # Builds the example into out/ as a UEFI disk (GPT, UKI, dm-verity root) from
 # the local store and boots it in QEMU with OVMF and a software TPM (Ctrl-A X
@@ -44,7 +49,7 @@ lint: deps
 # tests run host tools such as veritysetup and sgdisk on cairn's output, and
 # `cairn run qemu` only up to where it would start QEMU).
 unit: build
-	$(CARGO) test --locked --workspace --exclude cairn-qemu-tests
+	CAIRN_ARM64_BIN=$(abspath $(CAIRN_ARM64)) $(CARGO) test --locked --workspace --exclude cairn-qemu-tests
 
 # Tests that boot: tests/qemu builds systems with the static binary and
 # boots them in QEMU (TCG, OVMF/AAVMF, swtpm), asserting on the serial

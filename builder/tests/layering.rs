@@ -17,15 +17,28 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn nothing_below_the_cli_imports_from_it_and_the_leaves_import_nothing() {
+/// Every source file of the library: its path under `src/` and its text.
+fn library() -> Vec<(PathBuf, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&src, &mut files);
+    assert!(files.len() > 50, "only {} sources found", files.len());
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("source");
+            (
+                path.strip_prefix(&src).expect("under src").to_path_buf(),
+                text,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_below_the_cli_imports_from_it_and_the_leaves_import_nothing() {
     let mut wrong = Vec::new();
-    for path in &files {
-        let rel = path.strip_prefix(&src).expect("under src");
-        let text = std::fs::read_to_string(path).expect("source");
+    for (rel, text) in library() {
         let in_cli = rel.starts_with("cli") || rel == Path::new("main.rs");
         if !in_cli && text.contains("crate::cli::") {
             wrong.push(format!("{} imports from cli/", rel.display()));
@@ -39,7 +52,6 @@ fn nothing_below_the_cli_imports_from_it_and_the_leaves_import_nothing() {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
-    assert!(files.len() > 50, "only {} sources found", files.len());
 }
 
 /// Each module and its rank: the leaves at 0, then the pipeline from the
@@ -68,12 +80,8 @@ fn rank(module: &str) -> Option<u8> {
 
 #[test]
 fn every_stage_names_only_the_stages_before_it() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
     let mut wrong = Vec::new();
-    for path in &files {
-        let rel = path.strip_prefix(&src).expect("under src");
+    for (rel, text) in library() {
         let first = rel.components().next().expect("a component");
         let name = first.as_os_str().to_string_lossy();
         let module = name.trim_end_matches(".rs");
@@ -84,7 +92,6 @@ fn every_stage_names_only_the_stages_before_it() {
             wrong.push(format!("{module} has no rank in RANKS"));
             continue;
         };
-        let text = std::fs::read_to_string(path).expect("source");
         for (at, _) in text.match_indices("crate::") {
             let named: String = text[at + 7..]
                 .chars()

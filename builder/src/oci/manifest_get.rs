@@ -30,8 +30,17 @@ pub(super) enum Got {
     },
 }
 
-fn url(s: &Session, reference: &Reference) -> String {
+/// `SCHEME://REGISTRY/v2/REPOSITORY/` for `reference`.
+fn repository_url(s: &Session, reference: &Reference) -> String {
     let scheme = if s.plain_http { "http" } else { "https" };
+    format!(
+        "{scheme}://{}/v2/{}/",
+        reference.resolve_registry(),
+        reference.repository()
+    )
+}
+
+fn url(s: &Session, reference: &Reference) -> String {
     let target = reference
         .digest()
         .map(str::to_string)
@@ -40,26 +49,20 @@ fn url(s: &Session, reference: &Reference) -> String {
         .namespace()
         .map(|ns| format!("?ns={ns}"))
         .unwrap_or_default();
-    format!(
-        "{scheme}://{}/v2/{}/manifests/{target}{ns}",
-        reference.resolve_registry(),
-        reference.repository()
-    )
+    format!("{}manifests/{target}{ns}", repository_url(s, reference))
 }
 
 /// The referrers API's address for the digest `reference` pins, filtered
 /// to one artifact type.
 fn referrers_url(s: &Session, reference: &Reference, artifact_type: &str) -> String {
-    let scheme = if s.plain_http { "http" } else { "https" };
     let digest = reference.digest().unwrap_or_default();
     let ns = reference
         .namespace()
         .map(|ns| format!("&ns={ns}"))
         .unwrap_or_default();
     format!(
-        "{scheme}://{}/v2/{}/referrers/{digest}?artifactType={artifact_type}{ns}",
-        reference.resolve_registry(),
-        reference.repository()
+        "{}referrers/{digest}?artifactType={artifact_type}{ns}",
+        repository_url(s, reference)
     )
 }
 

@@ -5,9 +5,10 @@
 use std::cmp::Ordering;
 use std::io::Write;
 
-use cairn_boot::cpio::{self, Meta, Writer};
+use cairn_boot::cpio::{self, Writer};
 
 use super::OutputError;
+use super::walk::{WalkError, walk};
 use crate::fstree::{Contents, Entry, Kind, Tree};
 
 /// Entries every initramfs gets unless the tree has them: char 5:1 is the
@@ -46,26 +47,12 @@ pub fn write_entries<'a>(
 ) -> Result<(), OutputError> {
     let mtime = u32::try_from(mtime).map_err(|_| OutputError::Mtime { mtime })?;
     let mut w = Writer::new(out, mtime);
-    let mut extras = extras().into_iter().peekable();
-    for (path, entry) in entries {
-        while let Some((extra, _)) = extras.peek() {
-            match cpio::path_order(extra, path) {
-                Ordering::Less => {
-                    if let Some((extra, e)) = extras.next() {
-                        put(&mut w, contents, extra, &e, progress)?;
-                    }
-                }
-                Ordering::Equal => {
-                    extras.next();
-                }
-                Ordering::Greater => break,
-            }
-        }
-        put(&mut w, contents, path, entry, progress)?;
-    }
-    for (extra, e) in extras {
-        put(&mut w, contents, extra, &e, progress)?;
-    }
+    let extras = extras();
+    let merged = with_extras(entries, &extras).map(|(p, e)| (p, e, None));
+    walk(&mut w, merged, contents, progress).map_err(|e| match e {
+        WalkError::Content { path, source } => OutputError::Content { path, source },
+        WalkError::Sink { path, source } => OutputError::Cpio { path, source },
+    })?;
     w.finish().map_err(|source| OutputError::Cpio {
         path: cpio::TRAILER.to_string(),
         source,
@@ -73,36 +60,23 @@ pub fn write_entries<'a>(
     Ok(())
 }
 
-fn put(
-    w: &mut Writer<&mut dyn Write>,
-    contents: &Contents,
-    path: &str,
-    entry: &Entry,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<(), OutputError> {
-    let meta = Meta {
-        mode: entry.mode,
-        uid: entry.uid,
-        gid: entry.gid,
-    };
-    let done = match &entry.kind {
-        Kind::Dir => w.dir(path, meta),
-        Kind::File(id) => {
-            let mut file = contents.open(id).map_err(|source| OutputError::Content {
-                path: path.to_string(),
-                source,
-            })?;
-            let done = w.file(path, meta, id.size, &mut file);
-            progress(id.size);
-            done
-        }
-        Kind::Symlink(target) => w.symlink(path, meta, target),
-        Kind::CharDevice(major, minor) => w.char_device(path, meta, *major, *minor),
-        Kind::BlockDevice(major, minor) => w.block_device(path, meta, *major, *minor),
-        Kind::Fifo => w.fifo(path, meta),
-    };
-    done.map_err(|source| OutputError::Cpio {
-        path: path.to_string(),
-        source,
+/// `entries` with each extra the tree lacks put in its place in cpio order.
+fn with_extras<'a: 'b, 'b>(
+    entries: impl Iterator<Item = (&'a str, &'a Entry)> + 'b,
+    extras: &'b [(&'static str, Entry)],
+) -> impl Iterator<Item = (&'b str, &'b Entry)> + 'b {
+    let mut extras = extras.iter().map(|(p, e)| (*p, e)).peekable();
+    let mut entries = entries.peekable();
+    std::iter::from_fn(move || match (entries.peek(), extras.peek()) {
+        (Some((path, _)), Some((extra, _))) => match cpio::path_order(extra, path) {
+            Ordering::Less => extras.next(),
+            Ordering::Equal => {
+                extras.next();
+                entries.next()
+            }
+            Ordering::Greater => entries.next(),
+        },
+        (Some(_), None) => entries.next().map(|(p, e)| (p as &'b str, e as &'b Entry)),
+        (None, _) => extras.next(),
     })
 }

@@ -18,6 +18,7 @@ pub mod kernel_squashfs;
 pub mod plan;
 pub mod rootfs;
 pub mod uki;
+pub mod walk;
 pub mod window;
 
 use std::io;

@@ -2,16 +2,16 @@
 //! (contents streamed from the build's store, xattrs and file capabilities
 //! kept), alone (`-f squashfs`) or as the root partition of a disk.
 
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::path::Path;
 
-use cairn_boot::cpio::Meta;
 use cairn_boot::squashfs::{self, Options, Writer};
 
 use super::atomic::AtomicImage;
+use super::walk::{WalkError, walk};
 use super::window::Window;
 use super::{OutputError, Request, Written};
-use crate::fstree::{Kind, Tree};
+use crate::fstree::Tree;
 
 /// Writes `tree` as a squashfs at offset 0 of `out`; returns `out` and the
 /// image's size (a multiple of 4096, as dm-verity wants).
@@ -33,36 +33,10 @@ pub fn write_squashfs<W: Write + Seek>(
         ..Options::default()
     };
     let mut w = Writer::new(out, opts).map_err(fail)?;
-    for (name, entry, xattrs) in tree.iter_with_xattrs() {
-        let meta = Meta {
-            mode: entry.mode,
-            uid: entry.uid,
-            gid: entry.gid,
-        };
-        let pairs: Vec<(&str, &[u8])> = xattrs
-            .map(|x| x.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect())
-            .unwrap_or_default();
-        let done = match &entry.kind {
-            Kind::Dir => w.dir(name, meta, &pairs),
-            Kind::File(id) => {
-                let mut file = tree
-                    .contents()
-                    .open(id)
-                    .map_err(|source| OutputError::Content {
-                        path: name.to_string(),
-                        source,
-                    })?;
-                let done = w.file(name, meta, id.size, &mut file as &mut dyn Read, &pairs);
-                progress(id.size);
-                done
-            }
-            Kind::Symlink(target) => w.symlink(name, meta, target, &pairs),
-            Kind::CharDevice(major, minor) => w.char_device(name, meta, *major, *minor, &pairs),
-            Kind::BlockDevice(major, minor) => w.block_device(name, meta, *major, *minor, &pairs),
-            Kind::Fifo => w.fifo(name, meta, &pairs),
-        };
-        done.map_err(fail)?;
-    }
+    walk(&mut w, tree.iter_with_xattrs(), tree.contents(), progress).map_err(|e| match e {
+        WalkError::Content { path, source } => OutputError::Content { path, source },
+        WalkError::Sink { source, .. } => fail(source),
+    })?;
     w.finish().map_err(fail)
 }
 
