@@ -4,101 +4,21 @@
 //! supervise until a signal or a request asks to stop. Written against [`Sys`]
 //! only, so the tests run it on the host against a recording fake.
 
-use std::io;
 use std::time::Duration;
 
-use rustix::io::Errno;
-use rustix::mount::MountFlags;
-
-use crate::sys::{Mount, Shutdown, Signal, Sys};
-use crate::{disk, measure_boot, oneshot, request, services, stage1, system, volumes};
-
-const HIDDEN: MountFlags = MountFlags::NOSUID.union(MountFlags::NODEV);
-const HIDDEN_NOEXEC: MountFlags = HIDDEN.union(MountFlags::NOEXEC);
-
-/// What PID 1 mounts, in order: each target's parent is mounted before it.
-pub const MOUNTS: &[Mount<'static>] = &[
-    mount("proc", "/proc", "proc", HIDDEN_NOEXEC, "", true),
-    mount("sysfs", "/sys", "sysfs", HIDDEN_NOEXEC, "", true),
-    mount(
-        "devtmpfs",
-        "/dev",
-        "devtmpfs",
-        MountFlags::NOSUID,
-        "mode=0755",
-        true,
-    ),
-    // gid 5 is `tty` in Debian's base passwd; ptmxmode lets any user open a pty.
-    mount(
-        "devpts",
-        "/dev/pts",
-        "devpts",
-        MountFlags::NOSUID.union(MountFlags::NOEXEC),
-        "mode=0620,gid=5,ptmxmode=0666",
-        false,
-    ),
-    mount("shm", "/dev/shm", "tmpfs", HIDDEN, "mode=1777", false),
-    mount("tmpfs", "/run", "tmpfs", HIDDEN, "mode=0755", true),
-    mount("tmpfs", "/tmp", "tmpfs", HIDDEN, "mode=1777", false),
-    // Containers need cgroup v2, but a kernel without it should still boot far
-    // enough to say so.
-    mount(
-        "cgroup2",
-        "/sys/fs/cgroup",
-        "cgroup2",
-        HIDDEN_NOEXEC,
-        "",
-        false,
-    ),
-];
-
-const fn mount(
-    source: &'static str,
-    target: &'static str,
-    fstype: &'static str,
-    flags: MountFlags,
-    data: &'static str,
-    required: bool,
-) -> Mount<'static> {
-    Mount {
-        source,
-        target,
-        fstype,
-        flags,
-        data,
-        required,
-    }
-}
+use crate::fatal::Fatal;
+use crate::log::log;
+use crate::mounts::{MOUNTS, mount_one, share_root};
+use crate::services::{self, oneshot};
+use crate::signals::signal_stop;
+use crate::sys::{Shutdown, Sys};
+use crate::{disk, measure_boot, request, stage1, system, volumes};
 
 /// The hostname when /etc/hostname is missing or unusable.
 pub const DEFAULT_HOSTNAME: &str = "cairn";
 
 /// The kernel's HOST_NAME_MAX.
 const HOSTNAME_MAX: usize = 64;
-
-/// A step of the boot sequence failed and the system cannot run.
-#[derive(Debug)]
-pub struct Fatal {
-    pub what: String,
-    pub source: io::Error,
-}
-
-impl std::fmt::Display for Fatal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.what, self.source)
-    }
-}
-
-/// Prints `[  1.234] cairn-init: MESSAGE` with the time since boot.
-pub fn log(sys: &mut impl Sys, message: &str) {
-    let t = sys.uptime();
-    let line = format!(
-        "[{:>3}.{:03}] cairn-init: {message}",
-        t.as_secs(),
-        t.subsec_millis()
-    );
-    sys.console(&line);
-}
 
 /// Boots, supervises, and returns how the system must stop: as asked by a
 /// signal or a request, or power off after a fatal error. The services are
@@ -166,29 +86,6 @@ fn issue(sys: &mut impl Sys) {
     }
 }
 
-/// mount(2)'s MS_SHARED and MS_REC, which rustix's MountFlags leaves out.
-const MS_SHARED_REC: u32 = (1 << 20) | 16384;
-
-/// Makes every mount shared, as LinuxKit's init does, so a mount a container
-/// makes under an `rshared` bind (the mount package's `/var`) appears on the
-/// host and in every other container.
-fn share_root(sys: &mut impl Sys) {
-    let m = Mount {
-        source: "",
-        target: "/",
-        fstype: "",
-        flags: MountFlags::from_bits_retain(MS_SHARED_REC),
-        data: "",
-        required: false,
-    };
-    if let Err(e) = sys.mount(&m) {
-        log(
-            sys,
-            &format!("warning: cannot make / shared ({e}); mounts made by containers stay in them"),
-        );
-    }
-}
-
 /// Where the builder's `/etc/resolv.conf` points: an empty file on the
 /// `/run` tmpfs, for binds to find and dhcpcd's hook to fill in place.
 pub const RESOLV_CONF: &str = "/run/resolv.conf";
@@ -237,31 +134,6 @@ pub fn setup(sys: &mut impl Sys, mounted: &[&str]) -> Result<(), Fatal> {
     Ok(())
 }
 
-pub fn mount_one(sys: &mut impl Sys, m: &Mount<'_>) -> Result<(), Fatal> {
-    let fail = |what: &str, source| Fatal {
-        what: format!("cannot {what} {} ({})", m.target, m.fstype),
-        source,
-    };
-    match sys.mkdir(m.target) {
-        Err(e) if e.raw_os_error() != Some(Errno::EXIST.raw_os_error()) => {
-            return Err(fail("create the mount point", e));
-        }
-        _ => {}
-    }
-    match sys.mount(m) {
-        Ok(()) => {
-            log(sys, &format!("mounted {} ({})", m.target, m.fstype));
-            Ok(())
-        }
-        // The kernel mounts devtmpfs itself with CONFIG_DEVTMPFS_MOUNT.
-        Err(e) if e.raw_os_error() == Some(Errno::BUSY.raw_os_error()) => {
-            log(sys, &format!("{} was already mounted", m.target));
-            Ok(())
-        }
-        Err(e) => Err(fail("mount", e)),
-    }
-}
-
 /// The first line of /etc/hostname when it is a usable name, else the default.
 pub fn hostname(file: Option<&str>) -> String {
     let line = file.and_then(|t| t.lines().next()).unwrap_or("").trim();
@@ -271,16 +143,6 @@ pub fn hostname(file: Option<&str>) -> String {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     if usable { line } else { DEFAULT_HOSTNAME }.to_string()
-}
-
-/// How a signal asks the system to stop (busybox's convention), if it does.
-pub fn signal_stop(signal: Signal) -> Option<Shutdown> {
-    match signal {
-        Signal::Child => None,
-        Signal::Term | Signal::Int => Some(Shutdown::Reboot),
-        Signal::Usr1 => Some(Shutdown::Halt),
-        Signal::Usr2 => Some(Shutdown::PowerOff),
-    }
 }
 
 /// Reaps zombies, restarts services and watches for requests until a signal

@@ -2,7 +2,8 @@ use rustix::io::Errno;
 
 use super::*;
 use crate::fake::Fake;
-use crate::sys::Exited;
+use crate::mounts::MOUNTS;
+use crate::sys::{Exited, Signal};
 
 #[test]
 fn mounts_come_in_order_with_each_parent_before_its_children() {

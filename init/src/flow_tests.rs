@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::boot::run;
 use crate::fake::Fake;
-use crate::restart::{Backoff, Policy, When};
+use crate::services::restart::{Backoff, Policy, When};
 use crate::sys::{Shutdown, Signal, Status};
 
 fn system_with_containers() -> Fake {
@@ -238,7 +238,7 @@ fn the_backoff_doubles_to_the_maximum_and_starts_over_after_a_long_run() {
 
 #[test]
 fn restart_policies_decide_on_the_exit_status() {
-    let json = |p: &str| crate::restart::PolicyJson {
+    let json = |p: &str| crate::services::restart::PolicyJson {
         policy: Some(p.into()),
         ..Default::default()
     };

@@ -7,32 +7,19 @@
 #![deny(unsafe_code)]
 
 mod boot;
-mod containerd;
-mod containerd_opts;
 mod disk;
-mod disk_args;
-mod disk_find;
-mod dm;
 #[cfg(test)]
 mod fake;
+mod fatal;
 #[cfg(test)]
 mod flow_tests;
-mod gpt_scan;
 mod linux;
-mod linux_dm;
-mod linux_log;
-mod linux_net;
-mod linux_netlink;
-mod linux_netns;
-mod linux_root;
-mod linux_signals;
+mod log;
 mod measure_boot;
-mod oneshot;
-mod prepare;
+mod mounts;
 mod request;
-mod restart;
-mod runtime;
 mod services;
+mod signals;
 mod stage1;
 mod sys;
 mod system;
@@ -41,9 +28,9 @@ mod volumes;
 
 use std::process::ExitCode;
 
-use boot::log;
 use linux::Linux;
-use sys::{Signal, Sys};
+use log::log;
+use sys::{Processes, Signal};
 
 const USAGE: &str = "usage: cairn-init [--version]\n\
     cairn-init is a system's first process: the kernel starts it as PID 1 \

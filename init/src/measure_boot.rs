@@ -9,8 +9,8 @@ use cairn_boot::measure::{self, Container, Event, PCR, Phase};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::boot::log;
-use crate::sys::Sys;
+use crate::log::log;
+use crate::sys::{Console, Files, Tpm};
 use crate::tpm;
 
 /// The event log, in the root the system runs from.
@@ -53,7 +53,7 @@ pub struct Measurer {
 
 impl Measurer {
     /// Opens the TPM; without one, says once that measurements are skipped.
-    pub fn open(sys: &mut impl Sys) -> Measurer {
+    pub fn open(sys: &mut (impl Files + Console + Tpm)) -> Measurer {
         let device = match sys.tpm_open() {
             Ok(device) => Some(device),
             Err(e) => {
@@ -83,7 +83,7 @@ impl Measurer {
 
     /// Extends `event` and logs it; a TPM failure is printed once and ends
     /// the extends of this boot (the log then says `"tpm": false`).
-    pub fn extend(&mut self, sys: &mut impl Sys, event: &Event) {
+    pub fn extend(&mut self, sys: &mut (impl Files + Console + Tpm), event: &Event) {
         let text = event.text();
         let digest = event.digest();
         if let Some(device) = self.device.take() {
@@ -111,7 +111,7 @@ impl Measurer {
 
     /// Writes the log to `root` + [`LOG`] through a temporary file, so a
     /// reader never sees half of it.
-    pub fn write(&self, sys: &mut impl Sys, root: &str) -> io::Result<()> {
+    pub fn write(&self, sys: &mut (impl Files + Console + Tpm), root: &str) -> io::Result<()> {
         let path = format!("{root}{LOG}");
         let dir = path.rsplit_once('/').map_or("/", |(d, _)| d);
         sys.mkdir(dir)?;
@@ -124,7 +124,10 @@ impl Measurer {
 }
 
 /// Every bundle under `root`/containers, as `measure::Container`s.
-pub fn containers(sys: &mut impl Sys, root: &str) -> Result<Vec<Container>, BundleError> {
+pub fn containers(
+    sys: &mut (impl Files + Console + Tpm),
+    root: &str,
+) -> Result<Vec<Container>, BundleError> {
     let mut found = Vec::new();
     for stage in STAGES {
         let dir = format!("{root}/containers/{stage}");
@@ -151,7 +154,7 @@ pub fn containers(sys: &mut impl Sys, root: &str) -> Result<Vec<Container>, Bund
 }
 
 /// runtime.json's `imageDigest` (the builder writes it), else `unknown`.
-fn image_digest(sys: &mut impl Sys, bundle: &str) -> String {
+fn image_digest(sys: &mut (impl Files + Console + Tpm), bundle: &str) -> String {
     sys.read_file(&format!("{bundle}/runtime.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -161,7 +164,11 @@ fn image_digest(sys: &mut impl Sys, bundle: &str) -> String {
 
 /// Stage 1: every event of the plan for `containers` after `enter-initrd`
 /// (extended earlier) up to `leave-initrd`; `ready` comes in stage 2.
-pub fn extend_plan(sys: &mut impl Sys, measurer: &mut Measurer, containers: &[Container]) {
+pub fn extend_plan(
+    sys: &mut (impl Files + Console + Tpm),
+    measurer: &mut Measurer,
+    containers: &[Container],
+) {
     let events = measure::plan(containers);
     for event in events.iter().filter(|e| {
         !matches!(
@@ -175,7 +182,7 @@ pub fn extend_plan(sys: &mut impl Sys, measurer: &mut Measurer, containers: &[Co
 
 /// Stage 2, once every service started: extends `ready`, appends it to the
 /// log and creates [`READY`]. Does nothing without a log (no disk boot).
-pub fn ready(sys: &mut impl Sys) {
+pub fn ready(sys: &mut (impl Files + Console + Tpm)) {
     let Ok(text) = sys.read_file(LOG) else {
         return;
     };

@@ -3,8 +3,8 @@
 //! or `halt` in it. The init looks after each onboot container and once a
 //! second while it supervises.
 
-use crate::boot::log;
-use crate::sys::{Shutdown, Sys};
+use crate::log::log;
+use crate::sys::{Console, Files, Shutdown};
 
 pub const DIR: &str = "/run/cairn/request";
 
@@ -15,7 +15,7 @@ const REQUESTS: [(&str, Shutdown); 3] = [
 ];
 
 /// The stop a container asked for, if any; the request file is removed.
-pub fn take(sys: &mut impl Sys) -> Option<Shutdown> {
+pub fn take(sys: &mut (impl Files + Console)) -> Option<Shutdown> {
     for (name, how) in REQUESTS {
         let path = format!("{DIR}/{name}");
         if sys.exists(&path) {

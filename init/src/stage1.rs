@@ -5,9 +5,11 @@
 
 use rustix::mount::MountFlags;
 
-use crate::boot::{Fatal, MOUNTS, log, mount_one};
+use crate::disk::args::DiskArgs;
 use crate::disk::{self, DiskError};
-use crate::disk_args::DiskArgs;
+use crate::fatal::Fatal;
+use crate::log::log;
+use crate::mounts::{MOUNTS, mount_one};
 use crate::sys::{Mount, Sys};
 
 /// Why stage 1 cannot go on.

@@ -3,9 +3,9 @@
 
 use serde::Deserialize;
 
-use crate::boot::log;
-use crate::restart::PolicyJson;
-use crate::sys::Sys;
+use crate::log::log;
+use crate::services::restart::PolicyJson;
+use crate::sys::{Console, Files};
 
 pub const PATH: &str = "/etc/cairn/system.json";
 
@@ -21,7 +21,7 @@ pub struct System {
 }
 
 /// The file, or the defaults when it is missing or broken (said on the console).
-pub fn load(sys: &mut impl Sys) -> System {
+pub fn load(sys: &mut (impl Files + Console)) -> System {
     let Ok(text) = sys.read_file(PATH) else {
         return System::default();
     };

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use crate::sys::Sys;
+use crate::sys::Tpm;
 
 const TPM_ST_SESSIONS: u16 = 0x8002;
 const TPM_CC_PCR_EXTEND: u32 = 0x0000_0182;
@@ -87,7 +87,7 @@ pub fn meaning(code: u32) -> &'static str {
 
 /// Extends `pcr` with `digest` through the TPM `sys` opened as `device`.
 pub fn extend(
-    sys: &mut impl Sys,
+    sys: &mut impl Tpm,
     device: &str,
     pcr: u32,
     digest: &[u8; 32],

@@ -8,8 +8,9 @@
 use rustix::mount::MountFlags;
 use serde::Deserialize;
 
-use crate::boot::log;
-use crate::sys::{Mount, Sys, mount_bind_aware};
+use crate::log::log;
+use crate::mounts::mount_bind_aware;
+use crate::sys::{Console, Files, Mount};
 
 pub const DIR: &str = "/containers/volumes";
 /// Where the writable layers of volumes live: /run is a tmpfs.
@@ -25,7 +26,7 @@ pub struct Volume {
 
 /// Mounts every volume; a volume that cannot be mounted is reported and the
 /// boot goes on (the containers that bind it then see an empty directory).
-pub fn mount_all(sys: &mut impl Sys, volumes: &[Volume]) {
+pub fn mount_all(sys: &mut (impl Files + Console), volumes: &[Volume]) {
     for v in volumes {
         if !usable_name(&v.name) {
             log(
@@ -64,7 +65,7 @@ fn usable_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn read_only(sys: &mut impl Sys, name: &str) -> Result<&'static str, String> {
+fn read_only(sys: &mut (impl Files + Console), name: &str) -> Result<&'static str, String> {
     let (lower, merged) = (
         format!("{DIR}/{name}/lower"),
         format!("{DIR}/{name}/merged"),
@@ -82,12 +83,12 @@ fn read_only(sys: &mut impl Sys, name: &str) -> Result<&'static str, String> {
     Ok("mounted read-only")
 }
 
-fn writable(sys: &mut impl Sys, name: &str) -> Result<&'static str, String> {
+fn writable(sys: &mut (impl Files + Console), name: &str) -> Result<&'static str, String> {
     let (lower, merged) = (
         format!("{DIR}/{name}/lower"),
         format!("{DIR}/{name}/merged"),
     );
-    crate::prepare::writable_overlay(sys, &lower, &merged, &format!("{RW_DIR}/{name}"))?;
+    crate::services::prepare::writable_overlay(sys, &lower, &merged, &format!("{RW_DIR}/{name}"))?;
     Ok("mounted writable (changes kept in RAM until shutdown)")
 }
 

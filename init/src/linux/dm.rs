@@ -8,7 +8,7 @@ use std::io;
 use rustix::fs::{Mode, OFlags};
 use rustix::ioctl::{Direction, Opcode, Updater, opcode};
 
-use crate::dm::{self, BUFFER_LEN, Command, IOCTL_LEN, READONLY, Target};
+use crate::disk::dm::{self, BUFFER_LEN, Command, IOCTL_LEN, READONLY, Target};
 
 const CONTROL: &str = "/dev/mapper/control";
 const DM_IOCTL: u8 = 0xfd;

@@ -6,9 +6,9 @@
 
 use std::io;
 
-use crate::boot::log;
-use crate::prepare::{self, PrepareError};
+use crate::log::log;
 use crate::request;
+use crate::services::prepare::{self, PrepareError};
 use crate::sys::{Shutdown, Status, Sys};
 
 /// Which containers run once, and when.

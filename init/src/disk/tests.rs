@@ -4,9 +4,9 @@
 use cairn_boot::measure::event_digest;
 
 use crate::boot::run;
+use crate::disk::gpt_scan::Guid;
+use crate::disk::gpt_scan::tests::disk_image;
 use crate::fake::Fake;
-use crate::gpt_scan::Guid;
-use crate::gpt_scan::tests::disk_image;
 use crate::measure_boot::Log;
 use crate::sys::{Shutdown, Signal};
 use crate::tpm::pcr_extend_command;

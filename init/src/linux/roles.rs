@@ -1,68 +1,9 @@
-//! [`Sys`] on the real kernel, through rustix's raw system calls, signal-hook's
-//! handlers and containerd's API (no `unsafe` in this crate).
+//! Each role of [`crate::sys::Sys`] on the real kernel.
 
-use std::ffi::CString;
-use std::fs::OpenOptions;
-use std::io::{self, Write};
-use std::os::fd::{AsRawFd, IntoRawFd};
-use std::os::unix::fs::DirBuilderExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use super::*;
+use crate::sys::{Console, Containerd, DeviceMapper, Files, Kernel, Network, Processes, Tpm};
 
-use rustix::fs::{Mode, OFlags};
-use rustix::mount::UnmountFlags;
-use rustix::process::{Pid, WaitOptions};
-use rustix::system::RebootCommand;
-use rustix::time::ClockId;
-
-use crate::containerd;
-use crate::linux_signals::Signals;
-use crate::sys::{Exited, Mount, NewLink, Shutdown, Signal, Status, Sys, Task};
-use crate::{linux_log, linux_net, linux_netlink, linux_netns, linux_root};
-
-/// Children get a PATH: the kernel starts init with none.
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// The running kernel.
-#[derive(Debug)]
-pub struct Linux {
-    signals: Signals,
-    containerd: Option<containerd::Client>,
-    /// The TPM `tpm_open` opened.
-    tpm: Option<std::fs::File>,
-}
-
-impl Linux {
-    /// Installs the signal handlers first of all (see [`Signals::new`]).
-    pub fn new() -> io::Result<Linux> {
-        Ok(Linux {
-            signals: Signals::new()?,
-            containerd: None,
-            tpm: None,
-        })
-    }
-
-    fn client(&mut self) -> io::Result<&mut containerd::Client> {
-        if self.containerd.is_none() {
-            self.containerd = Some(containerd::Client::new()?);
-        }
-        self.containerd
-            .as_mut()
-            .ok_or_else(|| io::Error::other("no containerd client"))
-    }
-}
-
-fn status(s: std::process::ExitStatus) -> Status {
-    use std::os::unix::process::ExitStatusExt;
-    match (s.code(), s.signal()) {
-        (Some(c), _) => Status::Code(c),
-        (None, Some(sig)) => Status::Signal(sig),
-        (None, None) => Status::Code(-1),
-    }
-}
-
-impl Sys for Linux {
+impl Console for Linux {
     fn uptime(&self) -> Duration {
         let t = rustix::time::clock_gettime(ClockId::Monotonic);
         Duration::new(
@@ -93,6 +34,12 @@ impl Sys for Linux {
         Ok(())
     }
 
+    fn sleep(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+impl Files for Linux {
     fn mkdir(&mut self, path: &str) -> io::Result<()> {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -139,26 +86,63 @@ impl Sys for Linux {
         Ok(names)
     }
 
+    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        std::fs::File::open(path)?.read_at(buf, offset)
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn unmount(&mut self, path: &str) -> io::Result<()> {
+        Ok(rustix::mount::unmount(path, UnmountFlags::DETACH)?)
+    }
+
+    fn unmount_all(&mut self) {
+        let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
+            return;
+        };
+        let targets: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(1))
+            .filter(|t| *t != "/")
+            .collect();
+        // Innermost (last mounted) first; busy ones are detached.
+        for t in targets.iter().rev() {
+            let t = t.replace("\\040", " ");
+            if rustix::mount::unmount(t.as_str(), UnmountFlags::empty()).is_err() {
+                let _ = rustix::mount::unmount(t.as_str(), UnmountFlags::DETACH);
+            }
+        }
+    }
+
+    fn sync(&mut self) {
+        rustix::fs::sync();
+    }
+
+    fn root_fstype(&mut self) -> io::Result<String> {
+        let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+        root::root_fstype(&info)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no line for /"))
+    }
+
+    fn move_root(&mut self, new_root: &str) -> io::Result<u64> {
+        root::move_tree(Path::new("/"), Path::new(new_root))
+    }
+
+    fn switch_root(&mut self, new_root: &str) -> io::Error {
+        root::switch_root(new_root)
+    }
+}
+
+impl Kernel for Linux {
     fn set_hostname(&mut self, name: &str) -> io::Result<()> {
         Ok(rustix::system::sethostname(name.as_bytes())?)
     }
 
     fn disable_ctrl_alt_del(&mut self) -> io::Result<()> {
         Ok(rustix::system::reboot(RebootCommand::CadOff)?)
-    }
-
-    fn root_fstype(&mut self) -> io::Result<String> {
-        let info = std::fs::read_to_string("/proc/self/mountinfo")?;
-        linux_root::root_fstype(&info)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no line for /"))
-    }
-
-    fn move_root(&mut self, new_root: &str) -> io::Result<u64> {
-        linux_root::move_tree(Path::new("/"), Path::new(new_root))
-    }
-
-    fn switch_root(&mut self, new_root: &str) -> io::Error {
-        linux_root::switch_root(new_root)
     }
 
     fn kernel_release(&mut self) -> String {
@@ -173,10 +157,20 @@ impl Sys for Linux {
         Ok(rustix::system::finit_module(&file, c"", 0)?)
     }
 
-    fn loopback_up(&mut self) -> io::Result<()> {
-        linux_net::loopback_up()
+    fn reboot(&mut self, how: Shutdown) -> io::Error {
+        let cmd = match how {
+            Shutdown::Halt => RebootCommand::Halt,
+            Shutdown::PowerOff => RebootCommand::PowerOff,
+            Shutdown::Reboot => RebootCommand::Restart,
+        };
+        match rustix::system::reboot(cmd) {
+            Ok(()) => io::Error::other("the kernel returned from reboot(2)"),
+            Err(e) => e.into(),
+        }
     }
+}
 
+impl Processes for Linux {
     fn run(&mut self, argv: &[&str]) -> io::Result<Status> {
         let (program, args) = argv.split_first().ok_or(io::ErrorKind::InvalidInput)?;
         let s = Command::new(program)
@@ -251,6 +245,25 @@ impl Sys for Linux {
         .is_ok()
     }
 
+    fn wait_pid(&mut self, pid: i32) -> io::Result<Status> {
+        let pid = Pid::from_raw(pid).ok_or(io::ErrorKind::InvalidInput)?;
+        loop {
+            match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+                Ok(Some((_, s))) => {
+                    return Ok(match (s.exit_status(), s.terminating_signal()) {
+                        (Some(c), _) => Status::Code(c),
+                        (None, Some(sig)) => Status::Signal(sig),
+                        (None, None) => Status::Code(-1),
+                    });
+                }
+                Ok(None) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+impl Containerd for Linux {
     fn containerd_ready(&mut self, socket: &str) -> io::Result<()> {
         self.client()?.ready(socket)
     }
@@ -262,7 +275,7 @@ impl Sys for Linux {
     }
 
     fn service_task(&mut self, ns: &str, name: &str) -> io::Result<u32> {
-        let fifo = linux_log::fifo_for(name)?;
+        let fifo = log::fifo_for(name)?;
         self.client()?.create_task(ns, name, &fifo)
     }
 
@@ -281,53 +294,27 @@ impl Sys for Linux {
     fn service_delete(&mut self, ns: &str, name: &str) -> io::Result<u32> {
         self.client()?.delete(ns, name)
     }
+}
 
-    fn wait_pid(&mut self, pid: i32) -> io::Result<Status> {
-        let pid = Pid::from_raw(pid).ok_or(io::ErrorKind::InvalidInput)?;
-        loop {
-            match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
-                Ok(Some((_, s))) => {
-                    return Ok(match (s.exit_status(), s.terminating_signal()) {
-                        (Some(c), _) => Status::Code(c),
-                        (None, Some(sig)) => Status::Signal(sig),
-                        (None, None) => Status::Code(-1),
-                    });
-                }
-                Ok(None) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+impl Network for Linux {
+    fn loopback_up(&mut self) -> io::Result<()> {
+        net::loopback_up()
     }
 
     fn link_add(&mut self, link: &NewLink<'_>) -> io::Result<()> {
-        linux_netlink::link_add(link)
+        netlink::link_add(link)
     }
 
     fn link_move(&mut self, name: &str, pid: u32) -> io::Result<()> {
-        linux_netlink::link_move(name, pid)
+        netlink::link_move(name, pid)
     }
 
     fn bind_namespace(&mut self, pid: u32, kind: &str, path: &str) -> io::Result<()> {
-        linux_netns::bind(pid, kind, path)
+        netns::bind(pid, kind, path)
     }
+}
 
-    fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        std::fs::File::open(path)?.read_at(buf, offset)
-    }
-
-    fn sleep(&mut self, duration: Duration) {
-        std::thread::sleep(duration);
-    }
-
-    fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
-        std::fs::rename(from, to)
-    }
-
-    fn unmount(&mut self, path: &str) -> io::Result<()> {
-        Ok(rustix::mount::unmount(path, UnmountFlags::DETACH)?)
-    }
-
+impl Tpm for Linux {
     fn tpm_open(&mut self) -> io::Result<String> {
         // The resource manager lets containers use the TPM at the same time.
         let mut last = io::Error::from(io::ErrorKind::NotFound);
@@ -362,42 +349,10 @@ impl Sys for Linux {
         response.truncate(n);
         Ok(response)
     }
+}
 
-    fn dm_create(&mut self, name: &str, target: &crate::dm::Target) -> io::Result<u32> {
-        crate::linux_dm::create(name, target)
-    }
-
-    fn sync(&mut self) {
-        rustix::fs::sync();
-    }
-
-    fn unmount_all(&mut self) {
-        let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
-            return;
-        };
-        let targets: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(1))
-            .filter(|t| *t != "/")
-            .collect();
-        // Innermost (last mounted) first; busy ones are detached.
-        for t in targets.iter().rev() {
-            let t = t.replace("\\040", " ");
-            if rustix::mount::unmount(t.as_str(), UnmountFlags::empty()).is_err() {
-                let _ = rustix::mount::unmount(t.as_str(), UnmountFlags::DETACH);
-            }
-        }
-    }
-
-    fn reboot(&mut self, how: Shutdown) -> io::Error {
-        let cmd = match how {
-            Shutdown::Halt => RebootCommand::Halt,
-            Shutdown::PowerOff => RebootCommand::PowerOff,
-            Shutdown::Reboot => RebootCommand::Restart,
-        };
-        match rustix::system::reboot(cmd) {
-            Ok(()) => io::Error::other("the kernel returned from reboot(2)"),
-            Err(e) => e.into(),
-        }
+impl DeviceMapper for Linux {
+    fn dm_create(&mut self, name: &str, target: &crate::disk::dm::Target) -> io::Result<u32> {
+        crate::linux::dm::create(name, target)
     }
 }

@@ -94,7 +94,7 @@ fn in_namespaces(test: &str) -> bool {
     let status = std::process::Command::new("unshare")
         .args(unshare)
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", &format!("linux_netlink::tests::{test}")])
+        .args(["--exact", &format!("linux::netlink::tests::{test}")])
         .args(["--nocapture", "--test-threads=1"])
         .env("CAIRN_IN_NAMESPACES", "1")
         .status()
@@ -173,7 +173,7 @@ fn the_kernel_takes_the_veth_and_move_requests_and_the_namespace_bind() {
     let ns = std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap();
     for _ in 0..2 {
         // The second bind replaces the first, as a restarted service's does.
-        crate::linux_netns::bind(pid, "net", path).unwrap();
+        crate::linux::netns::bind(pid, "net", path).unwrap();
         let bound = std::fs::metadata(path).unwrap();
         assert_eq!((bound.dev(), bound.ino()), (ns.dev(), ns.ino()));
     }

@@ -7,9 +7,10 @@ use std::io;
 
 use rustix::mount::MountFlags;
 
-use crate::boot::log;
-use crate::runtime::{self, Interface, RW_DIR, Runtime, RuntimeMount};
-use crate::sys::{Mount, NewLink, Sys, mount_bind_aware};
+use crate::log::log;
+use crate::mounts::mount_bind_aware;
+use crate::services::runtime::{self, Interface, RW_DIR, Runtime, RuntimeMount};
+use crate::sys::{Console, Files, Mount, NewLink, Sys};
 
 /// Where cgroup v2 is mounted (boot.rs); `cgroups` are directories below.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -308,7 +309,7 @@ fn overlay(sys: &mut impl Sys, who: &str, name: &str, bundle: &str) {
 /// Mounts at `target` an overlay of `lower` with its upper and work
 /// directories in `rw` (on the /run tmpfs). The error says what failed.
 pub fn writable_overlay(
-    sys: &mut impl Sys,
+    sys: &mut (impl Files + Console),
     lower: &str,
     target: &str,
     rw: &str,

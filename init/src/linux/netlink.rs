@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
-use crate::linux_net::ack_errno;
+use crate::linux::net::ack_errno;
 use crate::sys::NewLink;
 
 const RTM_NEWLINK: u16 = 16;
@@ -181,5 +181,5 @@ pub fn link_move(name: &str, pid: u32) -> io::Result<()> {
 }
 
 #[cfg(test)]
-#[path = "linux_netlink_tests.rs"]
+#[path = "netlink_tests.rs"]
 mod tests;

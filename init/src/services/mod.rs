@@ -3,13 +3,20 @@
 
 use std::time::Duration;
 
-use crate::boot::{log, signal_stop};
-use crate::containerd_opts::{self, RuntimeConfig};
-use crate::prepare;
-use crate::restart::{Backoff, Policy};
-use crate::runtime::Runtime;
+pub mod containerd;
+pub mod containerd_opts;
+pub mod oneshot;
+pub mod prepare;
+pub mod restart;
+pub mod runtime;
+
+use crate::log::log;
+use crate::signals::signal_stop;
 use crate::sys::{Exited, Shutdown, Sys};
 use crate::system::System;
+use containerd_opts::RuntimeConfig;
+use restart::{Backoff, Policy};
+use runtime::Runtime;
 
 pub const DIR: &str = "/containers/services";
 pub const CONTAINERD: &str = "/usr/bin/containerd";
@@ -389,5 +396,4 @@ fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-#[path = "services_stop.rs"]
 mod stop;

@@ -135,5 +135,5 @@ pub fn switch_root(new_root: &str) -> io::Error {
 }
 
 #[cfg(test)]
-#[path = "linux_root_tests.rs"]
+#[path = "root_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 use rustix::mount::MountFlags;
 use serde::{Deserialize, Deserializer};
 
-use crate::restart::PolicyJson;
+use crate::services::restart::PolicyJson;
 
 #[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -9,12 +9,17 @@ use std::time::Duration;
 use cairn_boot::measure::{Event, PCR, Phase};
 use rustix::mount::MountFlags;
 
-use crate::boot::log;
-use crate::disk_args::{ArgsError, BLOCK, DiskArgs, RootAt};
-use crate::disk_find::{Partition, wait_for_root};
+pub mod args;
+pub mod dm;
+pub mod find;
+pub mod gpt_scan;
+
+use crate::log::log;
 use crate::measure_boot::{self, BundleError, Measurer};
 use crate::stage1;
 use crate::sys::{Mount, Shutdown, Sys};
+use args::{ArgsError, BLOCK, DiskArgs, RootAt};
+use find::{Partition, wait_for_root};
 
 /// Where the verified root is mounted before it becomes `/`.
 pub const SYSROOT: &str = "/sysroot";
@@ -310,5 +315,5 @@ fn first_bad_block(sys: &mut impl Sys, node: &str, chunk: u64) -> u64 {
 }
 
 #[cfg(test)]
-#[path = "disk_tests.rs"]
+#[path = "tests.rs"]
 mod tests;

@@ -52,7 +52,7 @@ pub fn ack_errno(answer: &[u8]) -> io::Result<i32> {
 }
 
 pub fn loopback_up() -> io::Result<()> {
-    let fd = crate::linux_netlink::route_socket()?;
+    let fd = crate::linux::netlink::route_socket()?;
     let index = rustix::net::netdevice::name_to_index(&fd, "lo")?;
-    crate::linux_netlink::request_on(&fd, &link_up_message(index, 1))
+    crate::linux::netlink::request_on(&fd, &link_up_message(index, 1))
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::{SIGKILL, SIGTERM, STOP_GRACE, Services, State};
-use crate::boot::log;
+use crate::log::log;
 use crate::sys::Sys;
 
 impl Services {

@@ -5,11 +5,11 @@
 use std::io;
 use std::time::Duration;
 
-use crate::boot::log;
+use crate::disk::args::RootAt;
+use crate::disk::gpt_scan::{self, Guid, ScanError};
 use crate::disk::{DiskError, POLL};
-use crate::disk_args::RootAt;
-use crate::gpt_scan::{self, Guid, ScanError};
-use crate::sys::Sys;
+use crate::log::log;
+use crate::sys::{Console, Files};
 
 /// How long the root partition may take to appear (driver probing).
 pub const ROOT_WAIT: Duration = Duration::from_secs(10);
@@ -26,7 +26,10 @@ pub struct Partition {
 }
 
 /// Polls the block devices until one holds the root.
-pub fn wait_for_root(sys: &mut impl Sys, root: &RootAt) -> Result<Partition, DiskError> {
+pub fn wait_for_root(
+    sys: &mut (impl Files + Console),
+    root: &RootAt,
+) -> Result<Partition, DiskError> {
     let start = sys.uptime();
     let mut said = false;
     loop {
@@ -61,7 +64,7 @@ pub fn wait_for_root(sys: &mut impl Sys, root: &RootAt) -> Result<Partition, Dis
 
 /// Looks at every whole disk once; returns the partition and, for the
 /// error message, what each disk held.
-fn scan(sys: &mut impl Sys, root: &RootAt) -> (Option<Partition>, Vec<String>) {
+fn scan(sys: &mut (impl Files + Console), root: &RootAt) -> (Option<Partition>, Vec<String>) {
     let mut seen = Vec::new();
     for disk in sys.list_dir(SYS_BLOCK).unwrap_or_default() {
         let base = format!("{SYS_BLOCK}/{disk}");
@@ -102,7 +105,7 @@ fn scan(sys: &mut impl Sys, root: &RootAt) -> (Option<Partition>, Vec<String>) {
 }
 
 fn number_on_disk(
-    sys: &mut impl Sys,
+    sys: &mut (impl Files + Console),
     disk: &str,
     partuuid: &Guid,
 ) -> Result<Option<u32>, ScanError> {
@@ -117,7 +120,12 @@ fn number_on_disk(
     gpt_scan::partition_number(&mut read_at, sector, partuuid)
 }
 
-fn read_exact(sys: &mut impl Sys, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+fn read_exact(
+    sys: &mut (impl Files + Console),
+    path: &str,
+    offset: u64,
+    buf: &mut [u8],
+) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let n = sys.read_at(path, offset + done as u64, &mut buf[done..])?;
@@ -130,7 +138,7 @@ fn read_exact(sys: &mut impl Sys, path: &str, offset: u64, buf: &mut [u8]) -> io
 }
 
 /// A whole disk as the root device.
-fn whole(sys: &mut impl Sys, disk: &str) -> Option<Partition> {
+fn whole(sys: &mut (impl Files + Console), disk: &str) -> Option<Partition> {
     let dev = sys.read_file(&format!("{SYS_BLOCK}/{disk}/dev")).ok()?;
     Some(Partition {
         name: disk.to_string(),
@@ -140,7 +148,7 @@ fn whole(sys: &mut impl Sys, disk: &str) -> Option<Partition> {
 
 /// Partition `number` of `disk` as sysfs names it: `vda2`, `nvme0n1p2`,
 /// `mmcblk0p2` (the suffix rules differ, so it is looked up, not built).
-fn partition_named(sys: &mut impl Sys, disk: &str, number: u32) -> Option<Partition> {
+fn partition_named(sys: &mut (impl Files + Console), disk: &str, number: u32) -> Option<Partition> {
     let base = format!("{SYS_BLOCK}/{disk}");
     for child in sys.list_dir(&base).ok()? {
         let Ok(n) = sys.read_file(&format!("{base}/{child}/partition")) else {

@@ -299,7 +299,7 @@ fn the_builders_nulls_and_empty_values_read_as_defaults() {
         "mounts": [{"type": null, "source": null, "destination": "/x", "options": null}],
         "interfaces": [{"name": "eth0", "add": null, "peer": null, "createInRoot": false}],
         "bindNS": {}, "namespace": "", "readonly": true}"#;
-    let r: crate::runtime::Runtime = serde_json::from_str(text).unwrap();
+    let r: crate::services::runtime::Runtime = serde_json::from_str(text).unwrap();
     assert_eq!(r.mounts[0].fstype, "");
     assert_eq!(r.interfaces[0].add, "");
     assert!(r.bind_ns.binds().is_empty());
