@@ -16,6 +16,7 @@
 //! (earlier ones have size 0). The kernel links the names as it sees them and
 //! fills the data in at the last one.
 
+use crate::path::{is_under, parent_of};
 use std::cmp::Ordering;
 use std::io::{self, Read, Write};
 
@@ -377,34 +378,13 @@ impl<W: Write> Writer<W> {
     }
 }
 
-/// Strips `/` and `./` prefixes; refuses `..`, empty paths and NUL.
+/// An entry's path, normalized; the root itself names no entry.
 fn normalize(path: &str) -> Result<String> {
-    let bad = || CpioError::BadPath {
-        path: path.to_string(),
-    };
-    if path.contains('\0') {
-        return Err(bad());
-    }
-    let mut parts = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => return Err(bad()),
-            c => parts.push(c),
-        }
-    }
-    if parts.is_empty() {
-        return Err(bad());
-    }
-    Ok(parts.join("/"))
-}
-
-fn parent_of(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(p, _)| p)
-}
-
-fn is_under(path: &str, dir: &str) -> bool {
-    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+    crate::path::normalize(path)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| CpioError::BadPath {
+            path: path.to_string(),
+        })
 }
 
 #[cfg(test)]

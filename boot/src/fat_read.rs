@@ -2,6 +2,7 @@
 //! a built disk (the UKI, to predict what it measures). Reads any FAT32
 //! volume, not only ours: long or short names, fragmented cluster chains.
 
+use crate::bytes::{le_u16, le_u32};
 use std::io::{Read, Seek, SeekFrom};
 
 use super::names::{self, ATTR_LONG_NAME};
@@ -74,15 +75,8 @@ impl<'r, R: Read + Seek> Volume<'r, R> {
     fn open(part: &'r mut R, path: &str) -> Result<Self> {
         let mut boot = [0u8; 512];
         read_at(part, 0, &mut boot, path)?;
-        let u16_at = |at: usize| u64::from(u16::from_le_bytes([boot[at], boot[at + 1]]));
-        let u32_at = |at: usize| {
-            u64::from(u32::from_le_bytes([
-                boot[at],
-                boot[at + 1],
-                boot[at + 2],
-                boot[at + 3],
-            ]))
-        };
+        let u16_at = |at: usize| le_u16(&boot, at).map_or(0, u64::from);
+        let u32_at = |at: usize| le_u32(&boot, at).map_or(0, u64::from);
         let not = |reason: &str| FatError::NotFat32 {
             reason: reason.to_string(),
         };

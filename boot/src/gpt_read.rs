@@ -3,6 +3,7 @@
 //! foreign table is never trusted. Any logical sector size; only the primary
 //! table is read (a disk whose primary is damaged is refused, not repaired).
 
+use crate::bytes::{le_u32, le_u64};
 use std::io::{Read, Seek, SeekFrom};
 
 use super::{GptError, Guid, HEADER_SIZE, Partition, crc32};
@@ -39,22 +40,6 @@ impl Header {
     }
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut v = [0u8; 4];
-    if let Some(src) = b.get(at..at + 4) {
-        v.copy_from_slice(src);
-    }
-    u32::from_le_bytes(v)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut v = [0u8; 8];
-    if let Some(src) = b.get(at..at + 8) {
-        v.copy_from_slice(src);
-    }
-    u64::from_le_bytes(v)
-}
-
 fn guid_at(b: &[u8], at: usize) -> Guid {
     let mut v = [0u8; 16];
     if let Some(src) = b.get(at..at + 16) {
@@ -71,11 +56,11 @@ pub fn parse_header(sector: &[u8]) -> Result<Header, GptError> {
             sector_size: sector.len(),
         });
     }
-    let revision = u32_at(sector, 8);
+    let revision = le_u32(sector, 8).unwrap_or(0);
     if revision >> 16 != 1 {
         return Err(GptError::Revision { revision });
     }
-    let size = u32_at(sector, 12);
+    let size = le_u32(sector, 12).unwrap_or(0);
     let Some(covered) = usize::try_from(size)
         .ok()
         .filter(|s| (min..=sector.len()).contains(s))
@@ -88,20 +73,20 @@ pub fn parse_header(sector: &[u8]) -> Result<Header, GptError> {
     };
     let mut copy = covered.to_vec();
     copy[16..20].fill(0);
-    let (stored, computed) = (u32_at(sector, 16), crc32(&copy));
+    let (stored, computed) = (le_u32(sector, 16).unwrap_or(0), crc32(&copy));
     if stored != computed {
         return Err(GptError::HeaderCrc { stored, computed });
     }
     let header = Header {
-        my_lba: u64_at(sector, 24),
-        alternate_lba: u64_at(sector, 32),
-        first_usable: u64_at(sector, 40),
-        last_usable: u64_at(sector, 48),
+        my_lba: le_u64(sector, 24).unwrap_or(0),
+        alternate_lba: le_u64(sector, 32).unwrap_or(0),
+        first_usable: le_u64(sector, 40).unwrap_or(0),
+        last_usable: le_u64(sector, 48).unwrap_or(0),
         disk_guid: guid_at(sector, 56),
-        entries_lba: u64_at(sector, 72),
-        entries: u32_at(sector, 80),
-        entry_size: u32_at(sector, 84),
-        entries_crc: u32_at(sector, 88),
+        entries_lba: le_u64(sector, 72).unwrap_or(0),
+        entries: le_u32(sector, 80).unwrap_or(0),
+        entry_size: le_u32(sector, 84).unwrap_or(0),
+        entries_crc: le_u32(sector, 88).unwrap_or(0),
     };
     if header.entry_size < MIN_ENTRY || !header.entry_size.is_multiple_of(8) {
         return Err(GptError::EntrySize {
@@ -160,7 +145,7 @@ pub fn parse_entries(bytes: &[u8], header: &Header) -> Result<Vec<Partition>, Gp
         if type_guid == Guid::default() {
             continue;
         }
-        let (first_lba, last_lba) = (u64_at(e, 32), u64_at(e, 40));
+        let (first_lba, last_lba) = (le_u64(e, 32).unwrap_or(0), le_u64(e, 40).unwrap_or(0));
         if first_lba > last_lba || first_lba < header.first_usable || last_lba > header.last_usable
         {
             return Err(GptError::EntryExtent {
@@ -178,7 +163,7 @@ pub fn parse_entries(bytes: &[u8], header: &Header) -> Result<Vec<Partition>, Gp
             name: name(&e[56..MIN_ENTRY as usize]),
             first_lba,
             last_lba,
-            attrs: u64_at(e, 48),
+            attrs: le_u64(e, 48).unwrap_or(0),
         });
     }
     Ok(parts)

@@ -1,6 +1,7 @@
 //! cairn-boot: the formats a cairn system boots from, written in pure Rust
 //! with no host tools, byte for byte reproducible.
 //!
+//! - [`bytes`]: integers at offsets of buffers, for every reader.
 //! - [`cpio`]: the newc archive the kernel unpacks as its initramfs.
 //! - [`squashfs`]: the read-only root filesystem.
 //! - [`verity`]: the dm-verity hash tree and superblock that pin it.
@@ -12,11 +13,13 @@
 //!   and its Authenticode hash.
 //! - [`measure`], [`pcr`]: what a boot extends into the TPM, forecast.
 
+pub mod bytes;
 pub mod cpio;
 pub mod fat;
 pub mod gpt;
 pub mod iso9660;
 pub mod measure;
+pub mod path;
 pub mod pcr;
 pub mod pe;
 pub mod qcow2;

@@ -209,12 +209,12 @@ fn bytes<'a>(data: &'a [u8], offset: u64, size: u64, what: &'static str) -> Resu
 
 fn u16_at(data: &[u8], offset: usize, what: &'static str) -> Result<u16> {
     let b = bytes(data, offset as u64, 2, what)?;
-    Ok(u16::from_le_bytes([b[0], b[1]]))
+    Ok(crate::bytes::le_u16(b, 0).unwrap_or_default())
 }
 
 fn u32_at(data: &[u8], offset: usize, what: &'static str) -> Result<u32> {
     let b = bytes(data, offset as u64, 4, what)?;
-    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    Ok(crate::bytes::le_u32(b, 0).unwrap_or_default())
 }
 
 /// Reads the headers and section table of a PE32 or PE32+ image and checks

@@ -9,10 +9,10 @@ use std::time::Duration;
 use crate::fatal::Fatal;
 use crate::log::log;
 use crate::mounts::{MOUNTS, mount_one, share_root};
-use crate::services::{self, oneshot};
+use crate::services::{self, oneshot, system, volumes};
 use crate::signals::signal_stop;
 use crate::sys::{Shutdown, Sys};
-use crate::{disk, measure_boot, request, stage1, system, volumes};
+use crate::{disk, measure_boot, modules, request, stage1};
 
 /// The hostname when /etc/hostname is missing or unusable.
 pub const DEFAULT_HOSTNAME: &str = "cairn";
@@ -39,7 +39,7 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     if let Err(fatal) = setup(sys, &mounted) {
         return fatal_stop(sys, &fatal);
     }
-    stage1::load_modules(sys);
+    modules::load_modules(sys);
     stage1::loopback(sys);
     if let Err(e) = sys.mkdir(request::DIR) {
         log(

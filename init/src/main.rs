@@ -16,15 +16,14 @@ mod flow_tests;
 mod linux;
 mod log;
 mod measure_boot;
+mod modules;
 mod mounts;
 mod request;
 mod services;
 mod signals;
 mod stage1;
 mod sys;
-mod system;
 mod tpm;
-mod volumes;
 
 use std::process::ExitCode;
 

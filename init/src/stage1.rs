@@ -1,7 +1,8 @@
 //! What the init does before anything else runs: leave the initramfs, for
 //! the verified root partition of a disk boot (`disk.rs`) or else for a
 //! tmpfs (runc's pivot_root cannot work on the initramfs), load the kernel
-//! modules the image lists, and bring up the loopback interface.
+//! modules the image lists (`modules.rs`), and bring up the loopback
+//! interface.
 
 use rustix::mount::MountFlags;
 
@@ -28,9 +29,6 @@ impl From<Fatal> for Failure {
 
 /// Where the new root is mounted while the files move into it.
 pub const NEW_ROOT: &str = "/.cairn-root";
-
-/// The module list of docs/rootfs-layout.md.
-pub const MODULE_LIST: &str = "/etc/cairn/modules";
 
 const STAGE1_MOUNTS: &[Mount<'static>] = &[
     Mount {
@@ -137,58 +135,6 @@ pub fn mount_points(mountinfo: &str) -> Vec<&str> {
         .lines()
         .filter_map(|line| line.split(' ').nth(4))
         .collect()
-}
-
-/// Loads each module of [`MODULE_LIST`] in order; failures are logged and
-/// the boot goes on.
-pub fn load_modules(sys: &mut impl Sys) {
-    let Ok(list) = sys.read_file(MODULE_LIST) else {
-        log(sys, &format!("no {MODULE_LIST}: loading no modules"));
-        return;
-    };
-    let Some(dir) = modules_dir(sys) else {
-        log(
-            sys,
-            "warning: no /lib/modules/VERSION for this kernel: loading no modules",
-        );
-        return;
-    };
-    let (mut loaded, mut failed) = (0, 0);
-    for module in list.lines().map(str::trim) {
-        if module.is_empty() || module.starts_with('#') {
-            continue;
-        }
-        let path = format!("{dir}/{module}");
-        match sys.load_module(&path) {
-            Ok(()) => loaded += 1,
-            // Built in, or loaded already as a dependency.
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error()) => {
-                loaded += 1;
-            }
-            Err(e) => {
-                failed += 1;
-                log(sys, &format!("warning: cannot load module {module}: {e}"));
-            }
-        }
-    }
-    log(
-        sys,
-        &format!("loaded {loaded} modules from {dir} ({failed} failed)"),
-    );
-}
-
-/// `/lib/modules/$(uname -r)`, or the only directory in `/lib/modules` when
-/// the builder named it differently.
-fn modules_dir(sys: &mut impl Sys) -> Option<String> {
-    let release = sys.kernel_release();
-    let own = format!("/lib/modules/{release}");
-    if sys.exists(&own) {
-        return Some(own);
-    }
-    match sys.list_dir("/lib/modules").ok()?.as_slice() {
-        [only] => Some(format!("/lib/modules/{only}")),
-        _ => None,
-    }
 }
 
 pub fn loopback(sys: &mut impl Sys) {

@@ -59,8 +59,8 @@ pub fn pcr_extend_command(pcr: u32, digest: &[u8; 32]) -> Vec<u8> {
 
 /// The response code of a response; 0 is success.
 pub fn response_code(response: &[u8]) -> Option<u32> {
-    let rc = response.get(6..RESPONSE_HEADER)?;
-    Some(u32::from_be_bytes([rc[0], rc[1], rc[2], rc[3]]))
+    response.get(..RESPONSE_HEADER)?;
+    cairn_boot::bytes::be_u32(response, 6)
 }
 
 /// What a response code means, for the console.

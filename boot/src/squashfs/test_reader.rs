@@ -1,6 +1,7 @@
 //! An independent reading of the parts of an image the host's unsquashfs
 //! cannot show: the superblock fields and the xattr table.
 
+use crate::bytes::{le_u16, le_u32, le_u64};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -17,32 +18,31 @@ pub struct Super {
     pub inode_table_start: u64,
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-
 pub fn superblock(img: &[u8]) -> Super {
-    assert_eq!(u32_at(img, 0), 0x7371_7368, "magic");
-    assert_eq!((u16_at(img, 28), u16_at(img, 30)), (4, 0), "version 4.0");
+    assert_eq!(
+        le_u32(img, 0).expect("a field inside the image"),
+        0x7371_7368,
+        "magic"
+    );
+    assert_eq!(
+        (
+            le_u16(img, 28).expect("a field inside the image"),
+            le_u16(img, 30).expect("a field inside the image")
+        ),
+        (4, 0),
+        "version 4.0"
+    );
     Super {
-        inodes: u32_at(img, 4),
-        mkfs_time: u32_at(img, 8),
-        block_size: u32_at(img, 12),
-        fragments: u32_at(img, 16),
-        compression: u16_at(img, 20),
-        flags: u16_at(img, 24),
-        no_ids: u16_at(img, 26),
-        bytes_used: u64_at(img, 40),
-        xattr_id_table_start: u64_at(img, 56),
-        inode_table_start: u64_at(img, 64),
+        inodes: le_u32(img, 4).expect("a field inside the image"),
+        mkfs_time: le_u32(img, 8).expect("a field inside the image"),
+        block_size: le_u32(img, 12).expect("a field inside the image"),
+        fragments: le_u32(img, 16).expect("a field inside the image"),
+        compression: le_u16(img, 20).expect("a field inside the image"),
+        flags: le_u16(img, 24).expect("a field inside the image"),
+        no_ids: le_u16(img, 26).expect("a field inside the image"),
+        bytes_used: le_u64(img, 40).expect("a field inside the image"),
+        xattr_id_table_start: le_u64(img, 56).expect("a field inside the image"),
+        inode_table_start: le_u64(img, 64).expect("a field inside the image"),
     }
 }
 
@@ -54,7 +54,7 @@ fn metadata(img: &[u8], from: u64, to: u64) -> (Vec<u8>, BTreeMap<u64, usize>) {
     let mut at = from as usize;
     while at < to as usize {
         starts.insert(at as u64 - from, stream.len());
-        let header = u16_at(img, at);
+        let header = le_u16(img, at).expect("a field inside the image");
         let len = (header & 0x7fff) as usize;
         let body = &img[at + 2..at + 2 + len];
         if header & 0x8000 != 0 {
@@ -75,23 +75,24 @@ pub fn xattr_sets(img: &[u8]) -> Vec<Vec<(String, Vec<u8>)>> {
         return Vec::new();
     }
     let header = sb.xattr_id_table_start as usize;
-    let kv_start = u64_at(img, header);
-    let count = u32_at(img, header + 8) as usize;
-    let first_id_block = u64_at(img, header + 16);
+    let kv_start = le_u64(img, header).expect("a field inside the image");
+    let count = le_u32(img, header + 8).expect("a field inside the image") as usize;
+    let first_id_block = le_u64(img, header + 16).expect("a field inside the image");
     let (ids, _) = metadata(img, first_id_block, sb.xattr_id_table_start);
     let (kv, starts) = metadata(img, kv_start, first_id_block);
     (0..count)
         .map(|i| {
-            let reference = u64_at(&ids, i * 16);
-            let pairs = u32_at(&ids, i * 16 + 8);
+            let reference = le_u64(&ids, i * 16).expect("a field inside the image");
+            let pairs = le_u32(&ids, i * 16 + 8).expect("a field inside the image");
             let mut at = starts[&(reference >> 16)] + (reference & 0xffff) as usize;
             (0..pairs)
                 .map(|_| {
-                    let prefix = ["user.", "trusted.", "security."][u16_at(&kv, at) as usize];
-                    let name_len = u16_at(&kv, at + 2) as usize;
+                    let prefix = ["user.", "trusted.", "security."]
+                        [le_u16(&kv, at).expect("a field inside the image") as usize];
+                    let name_len = le_u16(&kv, at + 2).expect("a field inside the image") as usize;
                     let name = std::str::from_utf8(&kv[at + 4..at + 4 + name_len]).expect("utf-8");
                     at += 4 + name_len;
-                    let value_len = u32_at(&kv, at) as usize;
+                    let value_len = le_u32(&kv, at).expect("a field inside the image") as usize;
                     let value = kv[at + 4..at + 4 + value_len].to_vec();
                     at += 4 + value_len;
                     (format!("{prefix}{name}"), value)

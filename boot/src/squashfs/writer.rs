@@ -3,6 +3,7 @@
 //! its inode are written and it becomes an entry of its parent. Only the
 //! chain of open directories and the tables are held in memory.
 
+use crate::path::parent_of;
 use std::cmp::Ordering;
 use std::io::{Seek, Write};
 
@@ -273,39 +274,22 @@ impl<W: Write + Seek> Writer<W> {
     }
 }
 
-/// Strips `/` and `./` prefixes; "" is the root. Refuses `..`, NUL and
-/// names longer than squashfs holds.
+/// An entry's path, normalized ("" is the root); names longer than
+/// squashfs holds are refused.
 fn normalize(path: &str) -> Result<String> {
-    if path.contains('\0') {
-        return Err(SquashfsError::BadPath {
+    let bad = || SquashfsError::BadPath {
+        path: path.to_string(),
+    };
+    let norm = crate::path::normalize(path).ok_or_else(bad)?;
+    if norm.split('/').any(|c| c.len() > NAME_MAX) {
+        return Err(SquashfsError::NameTooLong {
             path: path.to_string(),
         });
     }
-    let mut parts = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                return Err(SquashfsError::BadPath {
-                    path: path.to_string(),
-                });
-            }
-            c if c.len() > NAME_MAX => {
-                return Err(SquashfsError::NameTooLong {
-                    path: path.to_string(),
-                });
-            }
-            c => parts.push(c),
-        }
-    }
-    Ok(parts.join("/"))
+    Ok(norm)
 }
 
-fn parent_of(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(p, _)| p)
-}
-
+/// Below `dir`, where everything is below the root.
 fn is_under(path: &str, dir: &str) -> bool {
-    dir.is_empty()
-        || (path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/')
+    dir.is_empty() || crate::path::is_under(path, dir)
 }

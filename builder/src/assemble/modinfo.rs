@@ -3,6 +3,8 @@
 //! script, which never runs here. A module's `.modinfo` ELF section lists its
 //! dependencies by name (`depends=a,b`).
 
+use cairn_boot::bytes::{le_u16, le_u32, le_u64};
+
 /// What a module says about itself in its `.modinfo` section.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ModInfo {
@@ -44,36 +46,24 @@ pub fn read(ko: &[u8]) -> Option<ModInfo> {
     Some(info)
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<usize> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?) as usize)
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<usize> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize)
-}
-
-fn u64_at(b: &[u8], at: usize) -> Option<usize> {
-    usize::try_from(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?)).ok()
-}
-
 fn modinfo_section(b: &[u8]) -> Option<&[u8]> {
     // ELF magic, 64-bit, little-endian.
     if b.get(0..6)? != b"\x7fELF\x02\x01" {
         return None;
     }
-    let shoff = u64_at(b, 0x28)?;
-    let shentsize = u16_at(b, 0x3a)?;
-    let shnum = u16_at(b, 0x3c)?;
-    let shstrndx = u16_at(b, 0x3e)?;
+    let shoff = usize::try_from(le_u64(b, 0x28)?).ok()?;
+    let shentsize = usize::from(le_u16(b, 0x3a)?);
+    let shnum = usize::from(le_u16(b, 0x3c)?);
+    let shstrndx = usize::from(le_u16(b, 0x3e)?);
     if shentsize < 64 {
         return None;
     }
     let header = |i: usize| shoff.checked_add(i.checked_mul(shentsize)?);
     let section = |i: usize| -> Option<(usize, &[u8])> {
         let h = header(i)?;
-        let name = u32_at(b, h)?;
-        let offset = u64_at(b, h + 24)?;
-        let size = u64_at(b, h + 32)?;
+        let name = usize::try_from(le_u32(b, h)?).ok()?;
+        let offset = usize::try_from(le_u64(b, h + 24)?).ok()?;
+        let size = usize::try_from(le_u64(b, h + 32)?).ok()?;
         Some((name, b.get(offset..offset.checked_add(size)?)?))
     };
     let (_, names) = section(shstrndx)?;

@@ -7,6 +7,7 @@
 //! tree (as dpkg does on a merged-/usr system), so nothing is ever written
 //! outside the root; `..` in a path being added is refused.
 
+use cairn_boot::path::{is_under, parent_of};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
@@ -100,27 +101,9 @@ impl PartialOrd for TreePath {
 /// Normalizes a path given by a package or build.yml: strips `/` and `./`
 /// prefixes and empty components; refuses `..`. The root itself is "".
 pub fn normalize(path: &str) -> Result<String> {
-    let mut out: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                return Err(TreeError::Escapes {
-                    path: path.to_string(),
-                });
-            }
-            c => out.push(c),
-        }
-    }
-    Ok(out.join("/"))
-}
-
-fn parent_of(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(p, _)| p)
-}
-
-fn is_under(path: &str, dir: &str) -> bool {
-    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+    cairn_boot::path::normalize(path).ok_or_else(|| TreeError::Escapes {
+        path: path.to_string(),
+    })
 }
 
 #[derive(Debug)]

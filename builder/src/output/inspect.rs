@@ -3,6 +3,7 @@
 //! (through its MBR's), or a UKI file itself, for `cairn pcr predict` and
 //! `cairn run qemu`.
 
+use cairn_boot::bytes::le_u32;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -141,8 +142,8 @@ fn mbr_boot(file: &mut File) -> io::Result<Boot> {
     }
     let entries = || mbr[446..510].chunks(16);
     if let Some(e) = entries().find(|e| e[4] == 0xef) {
-        let lba = u32::from_le_bytes([e[8], e[9], e[10], e[11]]);
-        let count = u32::from_le_bytes([e[12], e[13], e[14], e[15]]);
+        let lba = le_u32(e, 8).unwrap_or_default();
+        let count = le_u32(e, 12).unwrap_or_default();
         return Ok(Boot::Esp((u64::from(lba) * 512, u64::from(count) * 512)));
     }
     Ok(if entries().any(|e| e[4] == 0x17) {

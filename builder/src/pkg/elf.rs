@@ -6,6 +6,7 @@
 //! headers, the dynamic section and its string table) keeps a parsing crate
 //! out of the build; files are read by offset, never whole.
 
+use cairn_boot::bytes::Endian;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -74,7 +75,7 @@ fn bad(what: &str) -> io::Error {
 
 struct Reader<'a> {
     file: &'a File,
-    le: bool,
+    endian: Endian,
 }
 
 impl Reader<'_> {
@@ -86,30 +87,15 @@ impl Reader<'_> {
         self.file.read_exact_at(&mut buf, off)?;
         Ok(buf)
     }
+    // A field past the end reads as 0, which every check below refuses.
     fn u16(&self, b: &[u8], at: usize) -> u16 {
-        let v = [b[at], b[at + 1]];
-        if self.le {
-            u16::from_le_bytes(v)
-        } else {
-            u16::from_be_bytes(v)
-        }
+        self.endian.u16(b, at).unwrap_or_default()
     }
     fn u32(&self, b: &[u8], at: usize) -> u32 {
-        let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
-        if self.le {
-            u32::from_le_bytes(v)
-        } else {
-            u32::from_be_bytes(v)
-        }
+        self.endian.u32(b, at).unwrap_or_default()
     }
     fn u64(&self, b: &[u8], at: usize) -> u64 {
-        let mut v = [0u8; 8];
-        v.copy_from_slice(&b[at..at + 8]);
-        if self.le {
-            u64::from_le_bytes(v)
-        } else {
-            u64::from_be_bytes(v)
-        }
+        self.endian.u64(b, at).unwrap_or_default()
     }
 }
 
@@ -127,7 +113,11 @@ pub fn read(file: &File) -> io::Result<Option<ElfInfo>> {
     }
     let r = Reader {
         file,
-        le: ident[5] != 2,
+        endian: if ident[5] == 2 {
+            Endian::Big
+        } else {
+            Endian::Little
+        },
     };
     let mut info = ElfInfo {
         is_64: ident[4] == 2,

@@ -58,7 +58,7 @@ fn iso_has_efi_entry(file: &File) -> io::Result<bool> {
     if &record[1..6] != b"CD001" || &record[7..30] != b"EL TORITO SPECIFICATION" {
         return Ok(false);
     }
-    let block = u32::from_le_bytes([record[71], record[72], record[73], record[74]]);
+    let block = cairn_boot::bytes::le_u32(&record, 71).unwrap_or_default();
     let mut catalog = vec![0u8; 2048];
     file.read_exact_at(&mut catalog, u64::from(block) * 2048)?;
     if catalog[0] == 1 && catalog[1] == 0xef {
@@ -117,13 +117,11 @@ pub fn sniff(path: &Path) -> Result<Kind, RunError> {
 
 /// The COFF machine field of a PE file, from the start of the file.
 fn pe_machine(head: &[u8]) -> Option<u16> {
-    let lfanew = head.get(0x3c..0x40)?;
-    let lfanew = u32::from_le_bytes([lfanew[0], lfanew[1], lfanew[2], lfanew[3]]) as usize;
+    let lfanew = usize::try_from(cairn_boot::bytes::le_u32(head, 0x3c)?).ok()?;
     if head.get(lfanew..lfanew.checked_add(4)?)? != b"PE\0\0" {
         return None;
     }
-    let machine = head.get(lfanew + 4..lfanew + 6)?;
-    Some(u16::from_le_bytes([machine[0], machine[1]]))
+    cairn_boot::bytes::le_u16(head, lfanew + 4)
 }
 
 /// The architecture a PE machine field names (x86-64 0x8664, arm64 0xAA64).

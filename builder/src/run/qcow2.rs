@@ -4,6 +4,7 @@
 //! no encryption, no backing file) read fully; anything else answers
 //! `Unsupported`, and the caller asks for `--arch` instead.
 
+use cairn_boot::bytes::{be_u32, be_u64};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -36,22 +37,6 @@ fn unsupported(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, what)
 }
 
-fn be_u32(bytes: &[u8], at: usize) -> u32 {
-    let mut word = [0u8; 4];
-    if let Some(src) = bytes.get(at..at + 4) {
-        word.copy_from_slice(src);
-    }
-    u32::from_be_bytes(word)
-}
-
-fn be_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    if let Some(src) = bytes.get(at..at + 8) {
-        word.copy_from_slice(src);
-    }
-    u64::from_be_bytes(word)
-}
-
 impl Qcow2 {
     /// Reads and checks the header.
     pub fn open(file: File) -> io::Result<Qcow2> {
@@ -63,10 +48,10 @@ impl Qcow2 {
                 "not a qcow2 image (no QFI\\xfb magic)",
             ));
         }
-        let version = be_u32(&header, 4);
+        let version = be_u32(&header, 4).unwrap_or(0);
         if version == 3 {
             file.read_exact_at(&mut header[72..80], 72)?;
-            let features = be_u64(&header, 72);
+            let features = be_u64(&header, 72).unwrap_or(0);
             if features & !READABLE_FEATURES != 0 {
                 return Err(unsupported(format!(
                     "qcow2 incompatible features {features:#x} (external data, \
@@ -76,25 +61,25 @@ impl Qcow2 {
         } else if version != 2 {
             return Err(unsupported(format!("qcow2 version {version}")));
         }
-        if be_u64(&header, 8) != 0 {
+        if be_u64(&header, 8).unwrap_or(0) != 0 {
             return Err(unsupported("a qcow2 image with a backing file".into()));
         }
-        let cluster_bits = be_u32(&header, 20);
+        let cluster_bits = be_u32(&header, 20).unwrap_or(0);
         if !(9..=21).contains(&cluster_bits) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("qcow2 cluster_bits {cluster_bits}"),
             ));
         }
-        if be_u32(&header, 32) != 0 {
+        if be_u32(&header, 32).unwrap_or(0) != 0 {
             return Err(unsupported("an encrypted qcow2 image".into()));
         }
         Ok(Qcow2 {
             file,
             cluster_bits,
-            size: be_u64(&header, 24),
-            l1_offset: be_u64(&header, 40),
-            l1_size: u64::from(be_u32(&header, 36)),
+            size: be_u64(&header, 24).unwrap_or(0),
+            l1_offset: be_u64(&header, 40).unwrap_or(0),
+            l1_size: u64::from(be_u32(&header, 36).unwrap_or(0)),
             version,
         })
     }

@@ -1,8 +1,8 @@
 //! The kernel command line words of a disk boot (`cairn.root=`,
 //! `roothash=`, `cairn.verity=`), the contract with the image builder.
 
-use crate::disk::dm::Target;
 use crate::disk::gpt_scan::Guid;
+use crate::sys::Target;
 
 /// dm-verity data and hash block size: the builder writes 4096 for both.
 pub const BLOCK: u64 = 4096;

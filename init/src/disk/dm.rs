@@ -1,7 +1,9 @@
 //! The device-mapper ioctl argument (`struct dm_ioctl` of the kernel's
 //! include/uapi/linux/dm-ioctl.h, interface version 4) built in a byte
 //! buffer, so that the layout is unit-tested on the host and the only
-//! `unsafe` left is the ioctl call itself (`linux_dm.rs`).
+//! `unsafe` left is the ioctl call itself (`linux/dm.rs`).
+
+pub use crate::sys::Target;
 
 /// `sizeof(struct dm_ioctl)`; it is also the size the ioctl numbers encode.
 pub const IOCTL_LEN: usize = 312;
@@ -33,21 +35,6 @@ impl Command {
             Command::DevSuspend => "DM_DEV_SUSPEND (resume)",
             Command::TableLoad => "DM_TABLE_LOAD",
         }
-    }
-}
-
-/// One line of a device-mapper table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Length in 512-byte sectors, starting at sector 0.
-    pub sectors: u64,
-    pub kind: String,
-    pub params: String,
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "0 {} {} {}", self.sectors, self.kind, self.params)
     }
 }
 

@@ -16,7 +16,7 @@ pub mod gpt_scan;
 
 use crate::log::log;
 use crate::measure_boot::{self, BundleError, Measurer};
-use crate::stage1;
+use crate::modules;
 use crate::sys::{Mount, Shutdown, Sys};
 use args::{ArgsError, BLOCK, DiskArgs, RootAt};
 use find::{Partition, wait_for_root};
@@ -121,7 +121,7 @@ fn boot_steps(sys: &mut impl Sys, args: &DiskArgs) -> Result<std::convert::Infal
         HIDDEN.union(MountFlags::NOEXEC),
         "",
     )?;
-    stage1::load_modules(sys);
+    modules::load_modules(sys);
     let mut measurer = Measurer::open(sys);
     measurer.extend(sys, &Event::Phase(Phase::EnterInitrd));
 

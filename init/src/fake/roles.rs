@@ -360,7 +360,7 @@ impl Tpm for Fake {
 }
 
 impl DeviceMapper for Fake {
-    fn dm_create(&mut self, name: &str, target: &crate::disk::dm::Target) -> io::Result<u32> {
+    fn dm_create(&mut self, name: &str, target: &crate::sys::Target) -> io::Result<u32> {
         self.call(format!("dm_create {name} {target}"));
         match self.dm_error {
             Some(errno) => Err(errno.into()),

@@ -352,7 +352,7 @@ impl Tpm for Linux {
 }
 
 impl DeviceMapper for Linux {
-    fn dm_create(&mut self, name: &str, target: &crate::disk::dm::Target) -> io::Result<u32> {
+    fn dm_create(&mut self, name: &str, target: &crate::sys::Target) -> io::Result<u32> {
         crate::linux::dm::create(name, target)
     }
 }

@@ -9,11 +9,13 @@ pub mod oneshot;
 pub mod prepare;
 pub mod restart;
 pub mod runtime;
+pub mod system;
+pub mod volumes;
 
 use crate::log::log;
+use crate::services::system::System;
 use crate::signals::signal_stop;
 use crate::sys::{Exited, Shutdown, Sys};
-use crate::system::System;
 use containerd_opts::RuntimeConfig;
 use restart::{Backoff, Policy};
 use runtime::Runtime;

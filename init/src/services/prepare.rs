@@ -331,7 +331,7 @@ pub fn writable_overlay(
     sys.mount(&m).map_err(|e| {
         format!(
             "cannot mount a writable overlay on {target} (is the overlay module listed in {}?): {e}",
-            crate::stage1::MODULE_LIST
+            crate::modules::MODULE_LIST
         )
     })
 }

@@ -17,7 +17,7 @@ mod tpm;
 
 pub use console::Console;
 pub use containerd::Containerd;
-pub use device_mapper::DeviceMapper;
+pub use device_mapper::{DeviceMapper, Target};
 pub use files::Files;
 pub use kernel::Kernel;
 pub use network::Network;

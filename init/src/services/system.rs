@@ -17,7 +17,7 @@ pub struct System {
     pub services: Option<Vec<String>>,
     /// Mounted before the first container, in this order.
     #[serde(default)]
-    pub volumes: Vec<crate::volumes::Volume>,
+    pub volumes: Vec<crate::services::volumes::Volume>,
 }
 
 /// The file, or the defaults when it is missing or broken (said on the console).
