@@ -59,6 +59,12 @@ test-vm: build
 
 test: lint unit test-vm
 
+# The builder's CLI tests against the static arm64 binary, run by QEMU's
+# user-mode emulator (slow: every command is emulated).
+.PHONY: test-arm64
+test-arm64: build
+	CAIRN_CLI_BIN=$(abspath $(CAIRN_ARM64)) CAIRN_CLI_RUNNER=qemu-aarch64 $(CARGO) test --locked -p cairn --tests -- --test-threads=2
+
 # Slow tests, not run by `make test`: compiles Linux from Debian's source for
 # amd64 and arm64 (pkg/kernel-cairn; installs the kernel's build dependencies,
 # cached by configuration under ~/.cache/cairn/kernel-cairn).

@@ -420,7 +420,7 @@ fn a_build_stopped_by_sigterm_removes_its_work_folder_and_temporary_files() {
     );
     let out = env.path("out");
     std::fs::create_dir_all(&out).expect("out");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cairn"))
+    let child = common::cli::std_binary()
         .arg("--store")
         .arg(env.store.root())
         .args(["build", "--offline", "-f", "tar", "-o"])

@@ -2,6 +2,8 @@
 //! unknown files, missing outputs, a wrong --arch, missing firmware and a
 //! missing swtpm, each with its exit code.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
@@ -13,7 +15,7 @@ const ROOT_X86_64: &str = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
 const ROOT_ARM64: &str = "b921b045-1df0-41c3-af44-4c6f280d3fae";
 
 fn cairn_run(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
+    let mut cmd = common::cli::binary();
     cmd.current_dir(dir).env_remove("RUST_LOG").args([
         "run",
         "qemu",

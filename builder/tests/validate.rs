@@ -1,12 +1,14 @@
 //! `cairn validate`: every problem as FILE:LINE:COL, exit 1; `FILE: ok`, exit 0.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn cairn() -> Command {
-    let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
+    let mut cmd = common::cli::binary();
     cmd.env_remove("CAIRN_STORE").env_remove("RUST_LOG");
     cmd
 }

@@ -13,9 +13,34 @@ pub fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The `cairn` binary under test: this build's, or the one CAIRN_CLI_BIN
+/// names (a static release binary), run through the emulator
+/// CAIRN_CLI_RUNNER names when it is built for another architecture
+/// (`make test-arm64`: `qemu-aarch64`).
+pub fn std_binary() -> std::process::Command {
+    let built = || {
+        assert_cmd::cargo::cargo_bin!("cairn")
+            .as_os_str()
+            .to_owned()
+    };
+    let bin = std::env::var_os("CAIRN_CLI_BIN").unwrap_or_else(built);
+    match std::env::var_os("CAIRN_CLI_RUNNER") {
+        Some(runner) => {
+            let mut cmd = std::process::Command::new(runner);
+            cmd.arg(bin);
+            cmd
+        }
+        None => std::process::Command::new(bin),
+    }
+}
+
+pub fn binary() -> Command {
+    Command::from_std(std_binary())
+}
+
 /// The `cairn` binary using `store`, unaffected by the caller's environment.
 pub fn cairn(store: &Store) -> Command {
-    let mut cmd = Command::cargo_bin("cairn").expect("cairn binary");
+    let mut cmd = binary();
     cmd.arg("--store")
         .arg(store.root())
         .env_remove("CAIRN_STORE")
