@@ -66,7 +66,16 @@ fn system(env: &Env) -> std::path::PathBuf {
 
 fn build(env: &Env, config: &Path, format: &str, out: &str) {
     env.cairn()
-        .args(["build", "--offline", "-f", format, "-o", out])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            format,
+            "-o",
+            out,
+        ])
         .arg(config)
         .assert()
         .success();
@@ -275,7 +284,16 @@ fn a_bios_disk_without_a_syslinux_image_says_how_to_get_one() {
         &SYSTEM.replace("  syslinux: 127.0.0.1:5999/cairn/syslinux:1\n", ""),
     );
     env.cairn()
-        .args(["build", "--offline", "-f", "raw-bios", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "raw-bios",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .failure()
@@ -296,7 +314,16 @@ fn a_syslinux_image_without_isolinux_is_refused_by_name() {
         )],
     );
     env.cairn()
-        .args(["build", "--offline", "-f", "iso-bios", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "iso-bios",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .code(1)

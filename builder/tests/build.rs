@@ -47,7 +47,7 @@ fn dry_run_offline_lists_missing_images_without_failing() {
     env.development_key();
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/minimal.yml");
     env.cairn()
-        .args(["build", "--dry-run", "--offline"])
+        .args(["build", "--dry-run", "--offline", "--arch", "amd64"])
         .arg(example)
         .assert()
         .success()
@@ -85,7 +85,7 @@ fn unsigned_image_covered_by_the_policy_is_refused_naming_image_digest_and_key()
         .expect("web image");
     let config = env.write("system.yml", CONFIG);
     env.cairn()
-        .args(["build", "--dry-run", "--offline"])
+        .args(["build", "--dry-run", "--offline", "--arch", "amd64"])
         .arg(&config)
         .assert()
         .code(1)
@@ -103,7 +103,7 @@ fn image_signed_by_another_key_is_refused() {
     sign_all(&env, "intruder.key");
     let config = env.write("system.yml", CONFIG);
     env.cairn()
-        .args(["build", "--dry-run", "--offline"])
+        .args(["build", "--dry-run", "--offline", "--arch", "amd64"])
         .arg(&config)
         .assert()
         .code(1)
@@ -115,7 +115,7 @@ fn invalid_config_stops_the_build_before_any_image_is_resolved() {
     let env = Env::new();
     let config = env.write("bad.yml", "kernel:\n  imag: x\n");
     env.cairn()
-        .args(["build", "--dry-run", "--offline"])
+        .args(["build", "--dry-run", "--offline", "--arch", "amd64"])
         .arg(&config)
         .assert()
         .code(1)
@@ -181,7 +181,16 @@ fn an_image_no_trust_rule_covers_is_refused_unless_allowed_unsigned() {
     system_images(&env);
     let config = env.write("system.yml", &untrusted_system());
     env.cairn()
-        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "tar",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .code(1)
@@ -194,7 +203,16 @@ fn an_image_no_trust_rule_covers_is_refused_unless_allowed_unsigned() {
         ));
     assert!(!env.path("out").join("system.tar").exists());
     env.cairn()
-        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "tar",
+            "-o",
+            "out",
+        ])
         .args(["--allow-unsigned", "127.0.0.1:5999/cairn/*"])
         .arg(&config)
         .assert()
@@ -207,7 +225,16 @@ fn an_image_no_trust_rule_covers_is_refused_unless_allowed_unsigned() {
         );
     // A pattern that names one image leaves the other refused.
     env.cairn()
-        .args(["build", "--offline", "-f", "tar", "-o", "out2"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "tar",
+            "-o",
+            "out2",
+        ])
         .args(["--allow-unsigned", "127.0.0.1:5999/cairn/kernel"])
         .arg(&config)
         .assert()
@@ -231,7 +258,16 @@ fn the_development_key_vouches_for_what_it_signed_and_the_build_says_so() {
     // No development key on this machine yet: the message says where it
     // would be and what makes it.
     env.cairn()
-        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "tar",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .code(1)
@@ -243,7 +279,16 @@ fn the_development_key_vouches_for_what_it_signed_and_the_build_says_so() {
     env.sign("127.0.0.1:5999/cairn/kernel:1", &dev);
     env.sign("127.0.0.1:5999/cairn/init:1", &dev);
     env.cairn()
-        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "tar",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .success()
@@ -263,7 +308,16 @@ fn the_development_key_vouches_for_what_it_signed_and_the_build_says_so() {
     other.sign("127.0.0.1:5999/cairn/init:1", &dev);
     other
         .cairn()
-        .args(["build", "--offline", "-f", "tar", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "tar",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .code(1)
@@ -299,7 +353,16 @@ fn build_writes_kernel_initrd_and_cmdline_and_summarizes_them() {
     system_images(&env);
     let config = env.write("system.yml", SYSTEM);
     env.cairn()
-        .args(["build", "--offline", "-f", "kernel+initrd", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "kernel+initrd",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .success()
@@ -341,6 +404,8 @@ fn two_builds_of_the_same_config_give_identical_bytes() {
                 .args([
                     "build",
                     "--offline",
+                    "--arch",
+                    "amd64",
                     "-f",
                     format,
                     "--compress",
@@ -373,6 +438,8 @@ fn tar_output_takes_the_name_given() {
         .args([
             "build",
             "--offline",
+            "--arch",
+            "amd64",
             "-f",
             "tar",
             "--name",
@@ -397,7 +464,16 @@ fn a_failed_build_leaves_nothing_in_the_output_folder() {
     );
     let config = env.write("system.yml", SYSTEM);
     env.cairn()
-        .args(["build", "--offline", "-f", "kernel+initrd", "-o", "out"])
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-f",
+            "kernel+initrd",
+            "-o",
+            "out",
+        ])
         .arg(&config)
         .assert()
         .code(1)
@@ -423,7 +499,7 @@ fn a_build_stopped_by_sigterm_removes_its_work_folder_and_temporary_files() {
     let child = common::cli::std_binary()
         .arg("--store")
         .arg(env.store.root())
-        .args(["build", "--offline", "-f", "tar", "-o"])
+        .args(["build", "--offline", "--arch", "amd64", "-f", "tar", "-o"])
         .arg(&out)
         .arg(&config)
         .current_dir(env.path(""))

@@ -54,7 +54,7 @@ fn raw_efi_disk_passes_sgdisk_fsck_unsquashfs_and_veritysetup() {
     let env = Env::new();
     let config = system(&env);
     env.cairn()
-        .args(["build", "--offline", "-o", "out"])
+        .args(["build", "--offline", "--arch", "amd64", "-o", "out"])
         .arg(&config)
         .assert()
         .success()
@@ -138,7 +138,16 @@ fn every_disk_format_is_reproducible_and_predict_reads_the_disk() {
     for format in ["raw-efi", "qcow2-efi", "uki", "squashfs"] {
         for dir in ["a", "b"] {
             env.cairn()
-                .args(["build", "--offline", "-f", format, "-o", dir])
+                .args([
+                    "build",
+                    "--offline",
+                    "--arch",
+                    "amd64",
+                    "-f",
+                    format,
+                    "-o",
+                    dir,
+                ])
                 .arg(&config)
                 .assert()
                 .success();
@@ -212,7 +221,7 @@ fn a_disk_without_a_stub_image_says_how_to_get_one() {
         &SYSTEM.replace("  stub: 127.0.0.1:5999/cairn/stub:1\n", ""),
     );
     env.cairn()
-        .args(["build", "--offline", "-o", "out"])
+        .args(["build", "--offline", "--arch", "amd64", "-o", "out"])
         .arg(&config)
         .assert()
         .failure()
@@ -237,7 +246,16 @@ fn kernel_squashfs_writes_a_verified_root_image_and_a_command_line_that_finds_it
     let config = system(&env);
     for out in ["out", "again"] {
         env.cairn()
-            .args(["build", "--offline", "-f", "kernel+squashfs", "-o", out])
+            .args([
+                "build",
+                "--offline",
+                "--arch",
+                "amd64",
+                "-f",
+                "kernel+squashfs",
+                "-o",
+                out,
+            ])
             .arg(&config)
             .assert()
             .success();
@@ -289,7 +307,16 @@ fn iso_efi_is_an_el_torito_efi_image_whose_esp_holds_the_uki() {
     let config = system(&env);
     for out in ["out", "again"] {
         env.cairn()
-            .args(["build", "--offline", "-f", "iso-efi", "-o", out])
+            .args([
+                "build",
+                "--offline",
+                "--arch",
+                "amd64",
+                "-f",
+                "iso-efi",
+                "-o",
+                out,
+            ])
             .arg(&config)
             .assert()
             .success();

@@ -226,7 +226,10 @@ fn image_without_signature_pulls_without_one() {
     let reg = TestRegistry::start();
     let (_a, _src, name, img) = pushed(&reg, "test/unsigned:1", &["amd64"], 1, 100);
     let (_b, dst) = store();
-    cairn(&dst).args(["pull", &name]).assert().success();
+    cairn(&dst)
+        .args(["pull", &name, "--arch", "amd64"])
+        .assert()
+        .success();
     let image: cairn::oci::ImageRef = name.parse().unwrap();
     assert!(
         dst.lookup(&image.signature_name(&img.index))

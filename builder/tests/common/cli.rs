@@ -16,7 +16,8 @@ pub fn store() -> (tempfile::TempDir, Store) {
 /// The `cairn` binary under test: this build's, or the one CAIRN_CLI_BIN
 /// names (a static release binary), run through the emulator
 /// CAIRN_CLI_RUNNER names when it is built for another architecture
-/// (`make test-arm64`: `qemu-aarch64`).
+/// by its absolute path (`make test-arm64`: `qemu-aarch64`; some tests
+/// empty PATH).
 pub fn std_binary() -> std::process::Command {
     let built = || {
         assert_cmd::cargo::cargo_bin!("cairn")
