@@ -66,12 +66,9 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    if let Some(bad) =
-        (args.allow_unsigned.iter()).find(|p| p.is_empty() || p.contains(char::is_whitespace))
-    {
-        return Err(
-            CliError::user(format!("--allow-unsigned {bad:?} is not an image pattern")).into(),
-        );
+    for pattern in &args.allow_unsigned {
+        config::check_image_pattern(pattern)
+            .map_err(|e| CliError::user(format!("--allow-unsigned: {e}")))?;
     }
     let store = open_store(global)?;
     let registry = if args.offline {
@@ -115,7 +112,7 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
 /// Says once that the development key vouched for images: fine on the
 /// machine that built them, never what a release should rest on.
 fn announce_development_key(entries: &[plan::Entry]) {
-    let by_dev: Vec<&str> = (entries.iter())
+    let by_dev = (entries.iter())
         .filter(|e| {
             matches!(
                 &e.outcome,
@@ -128,15 +125,14 @@ fn announce_development_key(entries: &[plan::Entry]) {
                 })
             )
         })
-        .map(|e| e.use_.section.as_str())
-        .collect();
-    if !by_dev.is_empty() {
+        .count();
+    if by_dev > 0 {
         ui::warn(format!(
             "{} of {} images are trusted through this machine's DEVELOPMENT key ({}); \
              sign release images with your own key (`cairn key generate`, `cairn pkg build --key`)",
-            by_dev.len(),
+            by_dev,
             entries.len(),
-            development::prefix().with_extension("pub").display()
+            development::public_path().display()
         ));
     }
 }

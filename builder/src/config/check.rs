@@ -254,20 +254,14 @@ impl Checker<'_> {
                 _ => {}
             }
             for (j, pat) in k.images.iter().enumerate() {
-                if pat.is_empty() || pat.contains(char::is_whitespace) {
-                    self.report(
-                        &[K("trust"), K("keys"), I(i), K("images"), I(j)],
-                        format!("{pat:?} is not an image pattern"),
-                    );
+                if let Err(e) = check_image_pattern(pat) {
+                    self.report(&[K("trust"), K("keys"), I(i), K("images"), I(j)], e);
                 }
             }
         }
         for (j, pat) in t.allow_unsigned.iter().enumerate() {
-            if pat.is_empty() || pat.contains(char::is_whitespace) {
-                self.report(
-                    &[K("trust"), K("allow_unsigned"), I(j)],
-                    format!("{pat:?} is not an image pattern"),
-                );
+            if let Err(e) = check_image_pattern(pat) {
+                self.report(&[K("trust"), K("allow_unsigned"), I(j)], e);
             }
         }
     }
@@ -337,6 +331,14 @@ pub(crate) fn check_file(
 
 fn k_location(c: &Checker<'_>, k: &mut super::schema::Kernel) {
     k.location = c.location(&[K("kernel")]);
+}
+
+/// Why `pattern` cannot be a trust pattern over image names, if it cannot.
+pub fn check_image_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() || pattern.contains(char::is_whitespace) {
+        return Err(format!("{pattern:?} is not an image pattern"));
+    }
+    Ok(())
 }
 
 /// Why `text` cannot name an image, if it cannot.

@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use crate::exit::{Classify, ErrorClass};
 
-pub use check::check_image_ref;
+pub use check::{check_image_pattern, check_image_ref};
 pub use diag::{Diagnostic, Diagnostics, Location, Pos};
 pub use image::{Device, IdMapping, Image, Interface, Mount, Namespaces, Restart, Runtime};
 pub use resources::{

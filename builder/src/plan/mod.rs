@@ -8,8 +8,6 @@
 mod error;
 mod policy;
 
-use std::collections::BTreeMap;
-
 pub use error::PlanError;
 pub use policy::policy_from_config;
 
@@ -80,13 +78,7 @@ pub struct Survey {
 /// input assembly accepts.
 #[derive(Debug)]
 pub struct Plan {
-    entries: Vec<Entry>,
-    pinned: BTreeMap<String, Digest>,
-    config: Config,
-    store: Store,
-    arch: Arch,
-    stub: Option<String>,
-    syslinux: Option<String>,
+    survey: Survey,
 }
 
 /// Resolves, checks and verifies every image `request` needs, in config
@@ -196,61 +188,51 @@ impl Survey {
 
     /// The plan, when every image is pinned.
     pub fn into_plan(self) -> Result<Plan, PlanError> {
-        let mut pinned = BTreeMap::new();
-        for entry in &self.entries {
-            match &entry.outcome {
-                Outcome::Pinned(p) => {
-                    pinned.insert(entry.use_.image.clone(), p.platform_digest.clone());
-                }
-                Outcome::Missing => {
-                    return Err(PlanError::Missing {
-                        section: entry.use_.section.clone(),
-                        image: entry.use_.image.clone(),
-                    });
-                }
-            }
+        if let Some(missing) = (self.entries.iter()).find(|e| e.outcome == Outcome::Missing) {
+            return Err(PlanError::Missing {
+                section: missing.use_.section.clone(),
+                image: missing.use_.image.clone(),
+            });
         }
-        Ok(Plan {
-            entries: self.entries,
-            pinned,
-            config: self.config,
-            store: self.store,
-            arch: self.arch,
-            stub: self.stub,
-            syslinux: self.syslinux,
-        })
+        Ok(Plan { survey: self })
     }
 }
 
 impl Plan {
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.survey.config
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.survey.store
     }
 
     pub fn arch(&self) -> Arch {
-        self.arch
+        self.survey.arch
     }
 
     pub fn entries(&self) -> &[Entry] {
-        &self.entries
+        &self.survey.entries
     }
 
     /// The platform manifest digest of an image, as the config writes it.
     pub fn platform_digest(&self, image: &str) -> Option<&Digest> {
-        self.pinned.get(image)
+        self.entries()
+            .iter()
+            .filter(|e| e.use_.image == image)
+            .find_map(|e| match &e.outcome {
+                Outcome::Pinned(p) => Some(&p.platform_digest),
+                Outcome::Missing => None,
+            })
     }
 
     /// The image holding the UEFI stub, when the output format needs one.
     pub fn stub(&self) -> Option<&str> {
-        self.stub.as_deref()
+        self.survey.stub.as_deref()
     }
 
     /// The image holding the BIOS loader, when the output format needs one.
     pub fn syslinux(&self) -> Option<&str> {
-        self.syslinux.as_deref()
+        self.survey.syslinux.as_deref()
     }
 }

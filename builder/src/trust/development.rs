@@ -21,9 +21,14 @@ pub fn prefix() -> PathBuf {
         .join("dev")
 }
 
+/// Where the development public key is (`dev.pub`).
+pub fn public_path() -> PathBuf {
+    KeyFiles::for_prefix(&prefix()).public
+}
+
 /// The development public key, for a config entry named by `origin`.
 pub fn public_key(origin: &str) -> Result<PublicKey, TrustError> {
-    let path = KeyFiles::for_prefix(&prefix()).public;
+    let path = public_path();
     if !path.exists() {
         return Err(TrustError::NoDevelopmentKey {
             origin: origin.to_string(),
