@@ -7,6 +7,7 @@
 //! - [`verity`]: the dm-verity hash tree and superblock that pin it.
 //! - [`fat`]: the FAT32 EFI system partition.
 //! - [`gpt`]: the partition table of a disk image.
+//! - [`mbr`]: the partition table of a Raspberry Pi card.
 //! - [`iso9660`]: a hybrid ISO image that boots UEFI from CD or USB.
 //! - [`qcow2`]: a raw disk image as qcow2.
 //! - [`pe`], [`uki`]: the unified kernel image (systemd-stub plus sections)
@@ -18,6 +19,7 @@ pub mod cpio;
 pub mod fat;
 pub mod gpt;
 pub mod iso9660;
+pub mod mbr;
 pub mod measure;
 pub mod path;
 pub mod pcr;

@@ -13,6 +13,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod flash;
 pub mod fstree;
 pub mod kernel;
 pub mod oci;

@@ -92,7 +92,9 @@ impl Step {
                 None => ProgressBar::new_spinner(),
             };
             let template = match total {
-                Some(_) => "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                Some(_) => {
+                    "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+                }
                 None => "{spinner} {msg} {bytes} {bytes_per_sec}",
             };
             if let Ok(style) = ProgressStyle::with_template(template) {

@@ -148,6 +148,7 @@ impl Fixture {
             arch: Arch::Amd64,
             stub: None,
             syslinux: None,
+            rpi: None,
             allow_unsigned: &allow,
             tolerate_missing: false,
         };

@@ -69,6 +69,7 @@ const RANKS: &[(&str, u8)] = &[
     ("plan", 3),
     ("assemble", 4),
     ("output", 5),
+    ("flash", 5),
     ("pkg", 5),
     ("run", 6),
     ("cli", 7),

@@ -42,10 +42,19 @@ fn module_name(path: &str) -> String {
     canon(base.split(".ko").next().unwrap_or(base))
 }
 
+/// What a board adds to the kernel: modules loaded when the kernel has
+/// them, and files of the kernel image kept beside the tree (device trees).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extras<'a> {
+    pub modules: &'a [&'a str],
+    pub files: &'a [String],
+}
+
 pub fn add(
     store: &Store,
     arch: Arch,
     k: &Kernel,
+    extras: Extras<'_>,
     parts: &ImageParts,
     tree: &mut Tree,
 ) -> Result<KernelParts, AssembleError> {
@@ -69,12 +78,17 @@ pub fn add(
             what: "the kernel's modules tarball".into(),
             source,
         })?;
-    let (kernel, found_tar) = extract(
+    let Extracted {
+        kernel,
+        found_tar,
+        files,
+    } = extract(
         store,
         parts,
         tree,
         &binary,
         tar_name.as_deref(),
+        extras.files,
         &mut modules_tar,
     )?;
     let kernel = kernel.ok_or_else(|| {
@@ -108,6 +122,11 @@ pub fn add(
             }
         }
         wanted.extend(explicit);
+        wanted.extend(
+            (extras.modules.iter())
+                .filter(|m| index.deps.contains_key(&canon(m)))
+                .map(|m| m.to_string()),
+        );
         let order = load_order(&index, &wanted);
         copy_modules(tree, &mut modules_tar, &index, &order).map_err(|e| match e {
             CopyFail::Io(source) => tar_err(source),
@@ -118,6 +137,7 @@ pub fn add(
         kernel,
         cmdline: k.cmdline.clone().unwrap_or_default(),
         version,
+        files,
     })
 }
 
@@ -129,10 +149,12 @@ fn extract(
     tree: &Tree,
     binary: &str,
     tar_name: Option<&str>,
+    extra_files: &[String],
     tar_out: &mut std::fs::File,
-) -> Result<(Option<ContentId>, bool), AssembleError> {
+) -> Result<Extracted, AssembleError> {
     let mut kernel = None;
     let mut found_tar = false;
+    let mut files = BTreeMap::new();
     for layer in &parts.layers {
         let digest = descriptor_digest(layer);
         let read_err = |source| AssembleError::LayerRead {
@@ -152,6 +174,10 @@ fn extract(
                     tar_out.seek(SeekFrom::Start(0))?;
                     io::copy(&mut entry, tar_out)?;
                     found_tar = true;
+                } else if extra_files.contains(&path)
+                    && entry.header().entry_type() == tar::EntryType::Regular
+                {
+                    files.insert(path, tree.contents().add(&mut entry)?);
                 }
             }
             Ok(())
@@ -160,7 +186,19 @@ fn extract(
             .map_err(|e| layer_error(&parts.name, &digest, e))?
             .map_err(read_err)?;
     }
-    Ok((kernel, found_tar))
+    Ok(Extracted {
+        kernel,
+        found_tar,
+        files,
+    })
+}
+
+/// What one pass over the kernel image's layers found.
+struct Extracted {
+    kernel: Option<ContentId>,
+    found_tar: bool,
+    /// The extra files asked for, by path.
+    files: BTreeMap<String, ContentId>,
 }
 
 /// A tar entry's path relative to the image root (`./` and `/` dropped).

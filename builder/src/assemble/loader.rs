@@ -105,6 +105,22 @@ fn copy_out<const N: usize>(
     tree: &Tree,
     used: &mut Vec<UsedImage>,
 ) -> Result<[ContentId; N], AssembleError> {
+    let out = copy_files(inputs, section, image, &paths, hint, tree, used)?;
+    Ok(out
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one content per path")))
+}
+
+/// Unpacks `image` aside and copies `paths` into `tree`'s contents, in order.
+pub(super) fn copy_files(
+    inputs: &Inputs,
+    section: &str,
+    image: &str,
+    paths: &[&str],
+    hint: &str,
+    tree: &Tree,
+    used: &mut Vec<UsedImage>,
+) -> Result<Vec<ContentId>, AssembleError> {
     let opened = inputs.open(section, image)?;
     let parts = &opened.parts;
     let scratch =
@@ -114,7 +130,7 @@ fn copy_out<const N: usize>(
         })?;
     let mut aside = Tree::new(scratch);
     unpack(inputs.store, parts, &mut aside, "")?;
-    let mut out = Vec::with_capacity(N);
+    let mut out = Vec::with_capacity(paths.len());
     for path in paths {
         let found = aside
             .resolve(path)
@@ -138,7 +154,5 @@ fn copy_out<const N: usize>(
         out.push(tree.contents().add(&mut file).map_err(content)?);
     }
     used.push(opened.used);
-    Ok(out
-        .try_into()
-        .unwrap_or_else(|_| unreachable!("one content per path")))
+    Ok(out)
 }

@@ -14,6 +14,7 @@ pub mod loader;
 mod modinfo;
 pub mod package_check;
 mod rootfs;
+pub mod rpi;
 mod runtime;
 mod spec;
 mod spec_mounts;
@@ -76,6 +77,8 @@ pub struct System {
     pub stub: Option<ContentId>,
     /// The BIOS loader, kept beside the tree like the kernel.
     pub syslinux: Option<loader::Syslinux>,
+    /// A Raspberry Pi card's firmware and device trees.
+    pub rpi: Option<rpi::RpiBoot>,
     /// Every image used, in config order (kernel, init, onboot, onshutdown,
     /// services, volumes).
     pub images: Vec<UsedImage>,
@@ -89,6 +92,9 @@ pub struct KernelParts {
     pub cmdline: String,
     /// From `lib/modules/<version>/` in the modules tarball; empty without one.
     pub version: String,
+    /// Other files of the kernel image a format asked for (device trees),
+    /// by their path in the image.
+    pub files: std::collections::BTreeMap<String, ContentId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,10 +270,17 @@ pub fn assemble(plan: &Plan, work: &Path) -> Result<System, AssembleError> {
         && let Some(image) = &k.image
     {
         let opened = inputs.open("kernel", image)?;
+        let board = plan.rpi().map(|r| r.board);
+        let files = board.map(rpi::kernel_files).unwrap_or_default();
+        let extras = kernel::Extras {
+            modules: board.map_or(&[], |b| b.modules()),
+            files: &files,
+        };
         kernel = Some(kernel::add(
             inputs.store,
             inputs.arch,
             k,
+            extras,
             &opened.parts,
             &mut tree,
         )?);
@@ -285,11 +298,22 @@ pub fn assemble(plan: &Plan, work: &Path) -> Result<System, AssembleError> {
         Some(image) => Some(loader::add_syslinux(&inputs, image, &tree, &mut used)?),
         None => None,
     };
+    let rpi = match plan.rpi() {
+        Some(target) => Some(rpi::add(
+            &inputs,
+            target,
+            kernel.as_ref(),
+            &tree,
+            &mut used,
+        )?),
+        None => None,
+    };
     Ok(System {
         rootfs: tree,
         kernel,
         stub,
         syslinux,
+        rpi,
         images: used,
     })
 }

@@ -52,12 +52,18 @@ pub struct BuildArgs {
     /// image must be signed by a key of the config's `trust:` policy.
     #[arg(long, value_name = "PATTERN")]
     pub allow_unsigned: Vec<String>,
+    /// Sign a Raspberry Pi 4 card for the EEPROM bootloader's secure-boot
+    /// mode with this RSA-2048 private key (PEM): the boot partition then
+    /// holds boot.img (firmware, config.txt, kernel, initramfs, device trees
+    /// and cmdline.txt, which pins the root hash) and boot.sig.
+    #[arg(long, value_name = "KEY.pem")]
+    pub rpi_boot_key: Option<PathBuf>,
 }
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = config::load(&args.files)?;
-    let arch = args.arch.unwrap_or_else(Arch::host);
+    let arch = target_arch(&args)?;
     if args.format.needs_syslinux() && arch != Arch::Amd64 {
         return Err(CliError::user(format!(
             "-f {} boots from a PC BIOS, which only x86_64 machines have; for {} build raw-efi, qcow2-efi or iso-efi",
@@ -77,11 +83,14 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
         Some(registry(global)?)
     };
     let (stub, syslinux) = loader_images(&config, args.format);
+    let rpi = rpi_target(&config, args.format)?;
+    let boot_key = rpi_boot_key(&args, rpi.as_ref())?;
     let request = plan::Request {
         config: &config,
         arch,
         stub,
         syslinux,
+        rpi,
         allow_unsigned: &args.allow_unsigned,
         tolerate_missing: args.dry_run && args.offline,
     };
@@ -104,7 +113,7 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     }
     let plan = survey.into_plan()?;
     let name = output_name(&args)?;
-    let (written, used) = assemble_and_write(&plan, &args, &name)?;
+    let (written, used) = assemble_and_write(&plan, &args, &name, boot_key.as_ref())?;
     print_summary(&written, &used, started);
     Ok(())
 }
@@ -153,6 +162,64 @@ fn loader_images(config: &config::Config, format: Format) -> (Option<String>, Op
     (stub, syslinux)
 }
 
+/// `--arch`, else arm64 for a Raspberry Pi card, else the host's.
+fn target_arch(args: &BuildArgs) -> anyhow::Result<Arch> {
+    match (args.format, args.arch) {
+        (Format::Rpi, Some(Arch::Amd64)) => Err(CliError::user(
+            "-f rpi builds a Raspberry Pi card, and the Pi 3 and 4 are arm64 machines: \
+             drop `--arch amd64` (a card is always arm64)",
+        )
+        .into()),
+        (Format::Rpi, _) => Ok(Arch::Arm64),
+        (_, arch) => Ok(arch.unwrap_or_else(Arch::host)),
+    }
+}
+
+/// The board and firmware image of an `-f rpi` card, from `rpi:`.
+fn rpi_target(config: &config::Config, format: Format) -> anyhow::Result<Option<plan::RpiTarget>> {
+    if format != Format::Rpi {
+        return Ok(None);
+    }
+    let rpi = config.rpi.as_ref();
+    let Some(board) = rpi.and_then(|r| r.board()) else {
+        let files = (config.sources.iter())
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(CliError::user(format!(
+            "{files}: -f rpi needs `rpi.board`: add `rpi: {{board: rpi3}}` (or rpi4) to the config"
+        ))
+        .into());
+    };
+    Ok(Some(plan::RpiTarget {
+        board,
+        firmware: rpi.map(|r| r.firmware_image()).unwrap_or_default(),
+    }))
+}
+
+/// The key of `--rpi-boot-key`, read before anything is built; only a
+/// Pi 4 has the secure-boot mode it is for.
+fn rpi_boot_key(
+    args: &BuildArgs,
+    rpi: Option<&plan::RpiTarget>,
+) -> anyhow::Result<Option<rsa::PrivateKey>> {
+    let Some(path) = &args.rpi_boot_key else {
+        return Ok(None);
+    };
+    match rpi.map(|r| r.board) {
+        Some(crate::arch::Board::Rpi4) => Ok(Some(output::rpi_sign::load_key(path)?)),
+        Some(board) => Err(CliError::user(format!(
+            "--rpi-boot-key signs for the Raspberry Pi 4 bootloader's secure-boot mode; \
+             the {} has none (set `rpi.board: rpi4`)",
+            board.name()
+        ))
+        .into()),
+        None => {
+            Err(CliError::user("--rpi-boot-key signs a Raspberry Pi 4 card: add -f rpi").into())
+        }
+    }
+}
+
 /// The outputs' base name: `--name`, else the first config's file stem.
 fn output_name(args: &BuildArgs) -> anyhow::Result<String> {
     let name = match &args.name {
@@ -177,6 +244,7 @@ fn assemble_and_write(
     plan: &Plan,
     args: &BuildArgs,
     name: &str,
+    boot_key: Option<&rsa::PrivateKey>,
 ) -> anyhow::Result<(Vec<Written>, Vec<UsedImage>)> {
     let dir = &args.output;
     std::fs::create_dir_all(dir)
@@ -199,7 +267,7 @@ fn assemble_and_write(
             return Err(e.into());
         }
     };
-    let written = write_outputs(&system, args, dir, name)?;
+    let written = write_outputs(&system, args, dir, name, boot_key)?;
     Ok((written, system.images))
 }
 
@@ -208,6 +276,7 @@ fn write_outputs(
     args: &BuildArgs,
     dir: &Path,
     name: &str,
+    boot_key: Option<&rsa::PrivateKey>,
 ) -> anyhow::Result<Vec<Written>> {
     let request = output::Request {
         rootfs: &system.rootfs,
@@ -220,9 +289,11 @@ fn write_outputs(
         name,
         mtime: super::source_date_epoch()?,
         compression: args.compress,
-        arch: args.arch.unwrap_or_else(Arch::host),
+        arch: target_arch(args)?,
         stub: system.stub.as_ref(),
         syslinux: system.syslinux.as_ref(),
+        rpi: system.rpi.as_ref(),
+        rpi_key: boot_key,
     };
     let label = match args.format {
         Format::KernelInitrd => format!("writing kernel+initrd ({})", args.compress.name()),

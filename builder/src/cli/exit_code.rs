@@ -37,9 +37,11 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::run::RunError,
         crate::fstree::TreeError,
         crate::output::inspect::InspectError,
+        crate::output::rpi_sign::SignError,
         crate::oci::layer::LayerError,
         crate::pkg::layer::LayerError,
         crate::pkg::elf::ElfError,
+        crate::flash::FlashError,
     );
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         use std::io::ErrorKind::*;

@@ -9,6 +9,7 @@ use crate::ui::Verbosity;
 
 mod build;
 pub mod exit_code;
+mod flash;
 mod images;
 mod kernel;
 mod pcr;
@@ -103,6 +104,8 @@ pub enum Command {
     /// Boot a built system (disk image, UKI or kernel+initrd) in a virtual machine.
     #[command(subcommand)]
     Run(run::RunCommand),
+    // Its summary and long help are `FlashArgs`' doc comment.
+    Flash(flash::FlashArgs),
     /// Forecast the TPM measurements of a built image.
     #[command(subcommand)]
     Pcr(pcr::PcrCommand),
@@ -144,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kernel(cmd) => kernel::run(&global, cmd),
         Command::Pkg(cmd) => pkg::run(&global, cmd),
         Command::Run(cmd) => run::run(&global, cmd),
+        Command::Flash(args) => flash::run(&global, args),
         Command::Pcr(cmd) => pcr::run(&global, cmd),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),

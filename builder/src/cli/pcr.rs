@@ -28,7 +28,8 @@ pub enum PcrCommand {
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// A disk image (`-f raw-efi`) or a UKI (`-f uki`).
+    /// A disk image (`-f raw-efi`), a UKI (`-f uki`) or a Raspberry Pi
+    /// card (`-f rpi`; PCR 15 only).
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
     /// Print JSON: {"4": "<hex>", "11": "<hex>", "15": "<hex>"}.
@@ -44,6 +45,9 @@ pub fn run(global: &GlobalArgs, cmd: PcrCommand) -> anyhow::Result<()> {
 }
 
 fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    if let Some(plan) = inspect::card_plan(&args.image)? {
+        return predict_card(&args, &plan);
+    }
     let image = inspect::uki_of(&args.image)?;
     let p = pcr::predict(&image)
         .with_context(|| format!("{} holds a UKI cairn cannot read", args.image.display()))?;
@@ -82,5 +86,31 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
             measure::PCR
         ),
     }
+    Ok(())
+}
+
+/// A Raspberry Pi card: only the init measures (PCR 15, with a TPM HAT);
+/// no UEFI firmware or stub measures anything before Linux.
+fn predict_card(args: &PredictArgs, plan: &str) -> anyhow::Result<()> {
+    let pcr15 = hex::encode(measure::predict(plan));
+    if args.json {
+        let out = json!({measure::PCR.to_string(): pcr15});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("PCR  SHA-256                                                           COVERS");
+    println!(
+        "{:<4} {pcr15}  boot phases and {} containers (cairn-init, with a TPM HAT)",
+        measure::PCR,
+        plan.lines()
+            .filter(|l| l.starts_with("cairn:container:"))
+            .count()
+    );
+    println!(
+        "\n{} is a Raspberry Pi card: the Pi has no UEFI firmware, so nothing measures the \
+         firmware, config.txt, the kernel or the initramfs, and PCR 4, 7 and 11 have no \
+         prediction. The root is still verified against cmdline.txt (docs/security.md).",
+        args.image.display()
+    );
     Ok(())
 }

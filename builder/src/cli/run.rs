@@ -16,7 +16,7 @@ use crate::run::image::{self, Kind};
 use crate::run::qemu::{self, Boot, DiskFormat, Machine, Medium, Publish};
 use crate::run::swtpm::Swtpm;
 use crate::run::target::{self, Target};
-use crate::run::{RunError, accel, firmware};
+use crate::run::{RunError, accel, firmware, rpi};
 use crate::ui;
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +164,26 @@ fn boot_of(
             };
             Ok((boot, Some(kernel)))
         }
+        Target::File {
+            path,
+            kind: Kind::RpiCard,
+        } => {
+            if args.tpm || args.tpm_state.is_some() {
+                return Err(RunError::CardOption {
+                    what: "TPM",
+                    flag: "--tpm",
+                });
+            }
+            if !args.disks.is_empty() || !args.publish.is_empty() {
+                return Err(RunError::CardOption {
+                    what: "PCI bus for extra disks or a network",
+                    flag: "--disk and --publish",
+                });
+            }
+            let machines = rpi::available_machines()?;
+            let card = rpi::prepare(&path, &machines, work)?;
+            Ok((Boot::Raspi(card), None))
+        }
         Target::File { path, kind } => {
             let bios = image::firmware(&path, kind)? == image::Firmware::Bios;
             let from = match kind {
@@ -174,7 +194,7 @@ fn boot_of(
                     format: DiskFormat::Raw,
                     writable: args.writable,
                 },
-                Kind::RawDisk | Kind::Qcow2Disk => Medium::Disk {
+                Kind::RawDisk | Kind::Qcow2Disk | Kind::RpiCard => Medium::Disk {
                     path,
                     format: if kind == Kind::Qcow2Disk {
                         DiskFormat::Qcow2

@@ -224,6 +224,22 @@ impl Checker<'_> {
         }
     }
 
+    fn rpi(&mut self, r: &super::rpi::Rpi) {
+        if let Some(board) = &r.board
+            && let Err(e) = board.parse::<crate::arch::Board>()
+        {
+            self.report(&[K("rpi"), K("board")], e);
+        }
+        if let Some(image) = &r.firmware {
+            self.image_ref(&[K("rpi"), K("firmware")], image);
+        }
+        for (i, line) in r.config.iter().enumerate() {
+            if let Some(problem) = super::rpi::config_line_problem(line) {
+                self.report(&[K("rpi"), K("config"), I(i)], problem);
+            }
+        }
+    }
+
     fn trust(&mut self, t: &RawTrust) {
         for (i, k) in t.keys.iter().enumerate() {
             let at = [K("trust"), K("keys"), I(i)];
@@ -326,6 +342,10 @@ pub(crate) fn check_file(
     }
     if let Some(t) = &cfg.trust {
         c.trust(t);
+    }
+    if let Some(r) = &mut cfg.rpi {
+        r.location = c.location(&[K("rpi")]);
+        c.rpi(r);
     }
 }
 

@@ -1,7 +1,8 @@
 //! Merging several files the way LinuxKit's `AppendConfig` does: kernel
 //! fields set in a later file replace earlier ones; every list (`init`,
 //! `onboot`, `onshutdown`, `services`, `files`, `volumes`, and the trust
-//! lists) is appended in file order.
+//! lists, `rpi.config`) is appended in file order; `rpi.board` and
+//! `rpi.firmware` set later replace earlier ones.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -78,6 +79,16 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
         cfg.services.extend(raw.services);
         cfg.files.extend(raw.files);
         cfg.volumes.extend(raw.volumes);
+        if let Some(r) = raw.rpi {
+            let cur = cfg.rpi.get_or_insert_with(Default::default);
+            for (dst, src) in [(&mut cur.board, r.board), (&mut cur.firmware, r.firmware)] {
+                if src.as_deref().is_some_and(|v| !v.is_empty()) {
+                    *dst = src;
+                }
+            }
+            cur.config.extend(r.config);
+            cur.location = r.location;
+        }
         if let Some(t) = raw.trust {
             let dir = file.parent().unwrap_or(Path::new(""));
             append_trust(&mut cfg.trust, t, dir);
@@ -133,7 +144,9 @@ fn short_name(reference: &str) -> String {
 }
 
 impl Config {
-    /// Every image the build needs, in build order.
+    /// Every image the build needs, in build order. A Pi card's firmware
+    /// (`rpi.firmware`, arm64 only) is added by the plan for `-f rpi`
+    /// alone, so other formats neither pull nor check it.
     pub fn images(&self) -> Vec<ImageUse> {
         let mut out = Vec::new();
         let mut push = |section: String, name: String, image: &str| {

@@ -34,6 +34,7 @@ mod node;
 #[cfg(test)]
 mod probe;
 mod resources;
+pub mod rpi;
 mod scalar;
 mod schema;
 mod yaml;
@@ -50,6 +51,7 @@ pub use resources::{
     BlockIo, Cpu, DeviceCgroup, HugepageLimit, InterfacePriority, Memory, Network, Pids, Resources,
     ThrottleDevice, WeightDevice,
 };
+pub use rpi::Rpi;
 pub use scalar::{Id, parse_mode};
 pub use schema::{File, Kernel, KeySource, Trust, TrustKey, Volume};
 pub use yaml::{MAX_DEPTH, MAX_FILE_SIZE, MAX_NODES};
@@ -68,6 +70,8 @@ pub struct Config {
     pub files: Vec<File>,
     pub volumes: Vec<Volume>,
     pub trust: Trust,
+    /// cairn: the Raspberry Pi card settings (`-f rpi`).
+    pub rpi: Option<Rpi>,
     /// The files merged into this config, in order.
     pub sources: Vec<PathBuf>,
 }

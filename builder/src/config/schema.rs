@@ -1,5 +1,5 @@
 //! The top level of a config file: `kernel`, `init`, the container lists,
-//! `files`, `volumes` and `trust`.
+//! `files`, `volumes`, `trust` and `rpi`.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,7 @@ pub(crate) struct RawConfig {
     pub files: Vec<File>,
     pub volumes: Vec<Volume>,
     pub trust: Option<RawTrust>,
+    pub rpi: Option<super::rpi::Rpi>,
 }
 
 /// The kernel image and how to boot it.

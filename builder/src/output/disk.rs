@@ -32,7 +32,7 @@ fn round_up(n: u64, to: u64) -> u64 {
     n.div_ceil(to) * to
 }
 
-fn image_err<E: std::error::Error + Send + Sync + 'static>(
+pub(super) fn image_err<E: std::error::Error + Send + Sync + 'static>(
     what: &'static str,
     path: &std::path::Path,
 ) -> impl FnOnce(E) -> OutputError {

@@ -42,6 +42,16 @@ pub enum InspectError {
         #[source]
         source: GptError,
     },
+    #[error(
+        "{}: a Raspberry Pi card whose boot partition holds no {}; rebuild it with `cairn build -f rpi`",
+        path.display(),
+        super::rpi::PLAN
+    )]
+    NoPlan {
+        path: PathBuf,
+        #[source]
+        source: fat::FatError,
+    },
     #[error("{}: its EFI system partition holds no {}", path.display(), BOOT_FILES.join(" or "))]
     NoUki {
         path: PathBuf,
@@ -116,6 +126,38 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
             None => "no boot file names to try".into(),
         },
     })
+}
+
+/// The measurement plan on a Raspberry Pi card's boot partition, or None
+/// when `path` is no card (an MBR whose partition 1 is FAT, not a GPT's
+/// protective MBR).
+pub fn card_plan(path: &Path) -> Result<Option<String>, InspectError> {
+    let read = |source| InspectError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(read)?;
+    let mut sector = [0u8; 512];
+    match std::os::unix::fs::FileExt::read_exact_at(&file, &mut sector, 0) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(read(e)),
+    }
+    let Ok(table) = cairn_boot::mbr::parse(&sector) else {
+        return Ok(None);
+    };
+    let boot =
+        (table.entries.iter()).find(|e| e.number == 1 && matches!(e.kind, 0x0b | 0x0c | 0x0e));
+    let Some(boot) = boot.filter(|_| !table.is_protective()) else {
+        return Ok(None);
+    };
+    let plan = fat::read_file(&mut Window::new(&file, boot.offset()), super::rpi::PLAN).map_err(
+        |source| InspectError::NoPlan {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
+    Ok(Some(String::from_utf8_lossy(&plan).into_owned()))
 }
 
 /// How an image boots, as its partition table says.

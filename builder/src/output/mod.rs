@@ -17,6 +17,8 @@ pub mod iso;
 pub mod kernel_squashfs;
 pub mod plan;
 pub mod rootfs;
+pub mod rpi;
+pub mod rpi_sign;
 pub mod uki;
 pub mod walk;
 pub mod window;
@@ -76,6 +78,11 @@ pub enum Format {
     /// The same disk as qcow2 (NAME-bios.qcow2).
     #[value(name = "qcow2-bios")]
     Qcow2Bios,
+    /// A Raspberry Pi SD card (NAME-rpi3.img or NAME-rpi4.img, for the
+    /// board in `rpi.board`): MBR, a FAT boot partition with the firmware,
+    /// config.txt, the kernel and a small initramfs, and the root
+    /// filesystem as a dm-verity protected squashfs. arm64 only.
+    Rpi,
 }
 
 impl Format {
@@ -92,6 +99,7 @@ impl Format {
             Format::IsoBios => "iso-bios",
             Format::RawBios => "raw-bios",
             Format::Qcow2Bios => "qcow2-bios",
+            Format::Rpi => "rpi",
         }
     }
 
@@ -134,6 +142,10 @@ pub struct Request<'a> {
     pub stub: Option<&'a ContentId>,
     /// The BIOS loader for the `-bios` formats.
     pub syslinux: Option<&'a crate::assemble::loader::Syslinux>,
+    /// The firmware and device trees of a Raspberry Pi card.
+    pub rpi: Option<&'a crate::assemble::rpi::RpiBoot>,
+    /// The RSA-2048 key a Pi 4 card's boot.img is signed with (`--rpi-boot-key`).
+    pub rpi_key: Option<&'a rsa::PrivateKey>,
 }
 
 /// One file written.
@@ -182,6 +194,8 @@ pub enum OutputError {
         "no BIOS boot loader for the {format} format; add `cairn/syslinux` to the store (`cairn pkg build pkg/syslinux`) or set `kernel.syslinux`"
     )]
     NoSyslinux { format: &'static str },
+    #[error("-f rpi needs a board: add `rpi: {{board: rpi3}}` (or rpi4) to the config")]
+    NoBoard,
     #[error(
         "the stub image has no {file}; `kernel.stub` must name an image with Debian's systemd-boot-efi stub for {arch}"
     )]
@@ -202,6 +216,7 @@ impl Classify for OutputError {
             | OutputError::Mtime { .. }
             | OutputError::NoStub { .. }
             | OutputError::NoSyslinux { .. }
+            | OutputError::NoBoard
             | OutputError::StubMissing { .. } => ErrorClass::User,
             OutputError::Image { .. } => ErrorClass::Environment,
             OutputError::Cpio {
@@ -247,6 +262,7 @@ pub fn write(
         Format::IsoBios => Ok(vec![iso::write_bios(req, progress)?]),
         Format::RawBios => Ok(vec![disk::write_raw_bios(req, progress)?]),
         Format::Qcow2Bios => Ok(vec![disk::write_qcow2_bios(req, progress)?]),
+        Format::Rpi => Ok(vec![rpi::write(req, progress)?]),
     }
 }
 

@@ -41,6 +41,8 @@ fn build(dir: &Path, tree: &Tree, kernel: &ContentId, how: Compression) -> Vec<W
         arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
+        rpi: None,
+        rpi_key: None,
     };
     write(&req, Format::KernelInitrd, &|_| {}).expect("write")
 }
@@ -171,6 +173,8 @@ fn without_a_kernel_nothing_is_written_and_the_config_is_blamed() {
         arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
+        rpi: None,
+        rpi_key: None,
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::NoKernel));
@@ -195,6 +199,8 @@ fn a_failed_initrd_leaves_no_temporary_file() {
         arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
+        rpi: None,
+        rpi_key: None,
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::Mtime { .. }), "{err}");
@@ -215,6 +221,8 @@ fn tar_writes_the_root_filesystem_alone() {
         arch: crate::arch::Arch::Amd64,
         stub: None,
         syslinux: None,
+        rpi: None,
+        rpi_key: None,
     };
     let written = write(&req, Format::Tar, &|_| {}).unwrap();
     assert_eq!(names(dir.path()), ["sys.tar"]);

@@ -11,7 +11,7 @@ mod policy;
 pub use error::PlanError;
 pub use policy::policy_from_config;
 
-use crate::arch::Arch;
+use crate::arch::{Arch, Board};
 use crate::config::{Config, ImageUse};
 use crate::oci::integrity::check_image;
 use crate::oci::resolve::resolve;
@@ -28,11 +28,20 @@ pub struct Request<'a> {
     pub stub: Option<String>,
     /// The image holding the BIOS loader, when the output format needs one.
     pub syslinux: Option<String>,
+    /// The Raspberry Pi board and firmware image of an `-f rpi` card.
+    pub rpi: Option<RpiTarget>,
     /// `--allow-unsigned` patterns, added to the config's `trust.allow_unsigned`.
     pub allow_unsigned: &'a [String],
     /// Report images missing from the store instead of failing on the first
     /// (for `--dry-run --offline`); such a survey never becomes a plan.
     pub tolerate_missing: bool,
+}
+
+/// The board a Raspberry Pi card is for and the image with its firmware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpiTarget {
+    pub board: Board,
+    pub firmware: String,
 }
 
 /// An image pinned, checked and trusted.
@@ -72,6 +81,7 @@ pub struct Survey {
     arch: Arch,
     stub: Option<String>,
     syslinux: Option<String>,
+    rpi: Option<RpiTarget>,
 }
 
 /// A survey in which every image is pinned, checked and trusted: the only
@@ -152,6 +162,7 @@ pub fn survey(
         arch: request.arch,
         stub: request.stub.clone(),
         syslinux: request.syslinux.clone(),
+        rpi: request.rpi.clone(),
     })
 }
 
@@ -159,13 +170,17 @@ pub fn survey(
 /// config's `kernel` section already names them).
 fn uses(request: &Request) -> Vec<ImageUse> {
     let mut uses = request.config.images();
-    for (name, image) in [("stub", &request.stub), ("syslinux", &request.syslinux)] {
-        let section = format!("kernel.{name}");
+    let firmware = request.rpi.as_ref().map(|r| r.firmware.clone());
+    for (section, name, image) in [
+        ("kernel.stub", "stub", &request.stub),
+        ("kernel.syslinux", "syslinux", &request.syslinux),
+        ("rpi.firmware", "firmware", &firmware),
+    ] {
         if let Some(image) = image
             && !uses.iter().any(|u| u.section == section)
         {
             uses.push(ImageUse {
-                section,
+                section: section.into(),
                 name: name.into(),
                 image: image.clone(),
             });
@@ -234,5 +249,10 @@ impl Plan {
     /// The image holding the BIOS loader, when the output format needs one.
     pub fn syslinux(&self) -> Option<&str> {
         self.survey.syslinux.as_deref()
+    }
+
+    /// The Raspberry Pi board and firmware image, for an `-f rpi` card.
+    pub fn rpi(&self) -> Option<&RpiTarget> {
+        self.survey.rpi.as_ref()
     }
 }

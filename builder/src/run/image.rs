@@ -23,6 +23,8 @@ pub enum Kind {
     /// A hybrid ISO image with an EFI system partition (`-f iso-efi`) or
     /// ISOLINUX (`-f iso-bios`), booted as a CD.
     Iso,
+    /// A Raspberry Pi card (`-f rpi`): MBR and a FAT boot partition.
+    RpiCard,
 }
 
 /// The firmware an image boots from.
@@ -39,7 +41,7 @@ pub enum Firmware {
 pub fn firmware(path: &Path, kind: Kind) -> Result<Firmware, RunError> {
     let file = File::open(path).map_err(unreadable(path))?;
     let bios = match kind {
-        Kind::Uki => false,
+        Kind::Uki | Kind::RpiCard => false,
         Kind::RawDisk => gpt::bios_only(&mut { file }).map_err(unreadable(path))?,
         Kind::Qcow2Disk => Qcow2::open(file)
             .and_then(|mut q| gpt::bios_only(&mut q))
@@ -95,6 +97,9 @@ pub fn sniff(path: &Path) -> Result<Kind, RunError> {
     if at(512, 8) == Some(b"EFI PART") || at(4096, 8) == Some(b"EFI PART") {
         return Ok(Kind::RawDisk);
     }
+    if head.get(..512).is_some_and(super::rpi::is_card) {
+        return Ok(Kind::RpiCard);
+    }
     if at(0x202, 4) == Some(b"HdrS") || at(0x38, 4) == Some(b"ARM\x64") {
         return Err(RunError::BareKernel {
             path: path.to_path_buf(),
@@ -143,6 +148,8 @@ pub fn arch(path: &Path, kind: Kind) -> Result<Arch, RunError> {
     };
     let file = File::open(path).map_err(unreadable(path))?;
     let found = match kind {
+        // The Pi 3 and 4 boot arm64 kernels only.
+        Kind::RpiCard => return Ok(Arch::Arm64),
         Kind::Uki => {
             let mut head = Vec::new();
             file.take(HEAD)

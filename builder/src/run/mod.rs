@@ -10,6 +10,7 @@ pub mod gpt;
 pub mod image;
 pub mod qcow2;
 pub mod qemu;
+pub mod rpi;
 pub mod swtpm;
 pub mod target;
 #[cfg(test)]
@@ -57,6 +58,15 @@ pub enum RunError {
          NAME-initrd.img and NAME-cmdline come with it"
     )]
     BareKernel { path: PathBuf },
+    #[error("{path:?} looks like a Raspberry Pi card but cannot be booted: {why}")]
+    BadCard { path: PathBuf, why: String },
+    #[error(
+        "a Raspberry Pi card boots on QEMU's raspi machines, which have no {what}; drop {flag}"
+    )]
+    CardOption {
+        what: &'static str,
+        flag: &'static str,
+    },
     #[error("cannot read {path:?}; is it complete?")]
     Unreadable {
         path: PathBuf,
@@ -139,7 +149,9 @@ impl Classify for RunError {
             | RunError::WrongArch { .. }
             | RunError::BadPublish { .. }
             | RunError::BadDisk { .. }
-            | RunError::NoDisk { .. } => ErrorClass::User,
+            | RunError::NoDisk { .. }
+            | RunError::BadCard { .. }
+            | RunError::CardOption { .. } => ErrorClass::User,
             RunError::NoQemu { .. }
             | RunError::NoFirmware { .. }
             | RunError::NoSwtpm { .. }

@@ -72,6 +72,8 @@ pub enum Boot {
     Uefi { firmware: Firmware, from: Medium },
     /// QEMU's own PC BIOS (SeaBIOS) boots a disk or a CD (never a UKI).
     Bios { from: Medium },
+    /// A Raspberry Pi model boots a card's kernel with the card as its SD.
+    Raspi(super::rpi::Card),
 }
 
 /// What the firmware boots.
@@ -156,6 +158,9 @@ pub fn effective_cmdline(cmdline: &str, arch: Arch) -> String {
 
 /// QEMU's arguments, program first.
 pub fn args(m: &Machine) -> Vec<String> {
+    if let Boot::Raspi(card) = &m.boot {
+        return super::rpi::args(card, m.accel);
+    }
     let (program, _) = program(m.arch);
     let mut a: Vec<String> = vec![program.into()];
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
@@ -247,6 +252,7 @@ fn boot_args(m: &Machine, a: &mut Vec<String>) {
             medium_args(from, a);
         }
         Boot::Bios { from } => medium_args(from, a),
+        Boot::Raspi(_) => {}
     }
 }
 

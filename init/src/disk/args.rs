@@ -1,6 +1,8 @@
 //! The kernel command line words of a disk boot (`cairn.root=`,
 //! `roothash=`, `cairn.verity=`), the contract with the image builder.
 
+use cairn_boot::mbr::PartUuid;
+
 use crate::disk::gpt_scan::Guid;
 use crate::sys::Target;
 
@@ -12,6 +14,9 @@ pub const BLOCK: u64 = 4096;
 pub enum RootAt {
     /// The GPT partition with this unique GUID (`cairn.root=PARTUUID=...`).
     Partuuid(Guid),
+    /// The MBR partition with this PARTUUID (`cairn.root=PARTUUID=SSSSSSSS-PP`,
+    /// the disk signature and the partition number): a Raspberry Pi card.
+    Mbr(PartUuid),
     /// The first whole disk that starts with a squashfs
     /// (`cairn.root=disk`): the kernel+squashfs format's image attached as
     /// a disk of its own.
@@ -22,6 +27,7 @@ impl std::fmt::Display for RootAt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RootAt::Partuuid(g) => write!(f, "a GPT partition with PARTUUID {g}"),
+            RootAt::Mbr(p) => write!(f, "an MBR partition with PARTUUID {p}"),
             RootAt::WholeDisk => f.write_str("a squashfs at its start"),
         }
     }
@@ -92,12 +98,19 @@ impl DiskArgs {
             let uuid = root.strip_prefix("PARTUUID=").ok_or_else(|| {
                 bad(
                     &word,
-                    "use PARTUUID=<GPT unique GUID>, or disk for a whole disk",
+                    "use PARTUUID=<GPT unique GUID or MBR SSSSSSSS-PP>, or disk for a whole disk",
                 )
             })?;
-            RootAt::Partuuid(
-                Guid::parse(uuid).ok_or_else(|| bad(&word, "the PARTUUID is not a GUID"))?,
-            )
+            match (Guid::parse(uuid), PartUuid::parse(uuid)) {
+                (Some(guid), _) => RootAt::Partuuid(guid),
+                (None, Some(mbr)) => RootAt::Mbr(mbr),
+                (None, None) => {
+                    return Err(bad(
+                        &word,
+                        "the PARTUUID is neither a GUID nor an MBR SSSSSSSS-PP",
+                    ));
+                }
+            }
         };
         let roothash = roothash.ok_or_else(|| bad("roothash=", "missing"))?;
         if roothash.len() != 64 || !is_hex(roothash) {
@@ -221,6 +234,18 @@ mod tests {
         assert!(DiskArgs::from_cmdline(label).expect("disk").is_err());
         let short = format!("cairn.root=PARTUUID={UUID} roothash=abcd cairn.verity=1,2,-");
         assert!(DiskArgs::from_cmdline(&short).expect("disk").is_err());
+    }
+
+    #[test]
+    fn an_mbr_partuuid_names_the_disk_signature_and_the_partition_number() {
+        let word = format!("cairn.root=PARTUUID=0badcafe-02 roothash={HASH} cairn.verity=10,11,-");
+        let args = DiskArgs::from_cmdline(&word).expect("disk").expect("valid");
+        assert_eq!(
+            args.root.to_string(),
+            "an MBR partition with PARTUUID 0badcafe-02"
+        );
+        let five = format!("cairn.root=PARTUUID=0badcafe-05 roothash={HASH} cairn.verity=10,11,-");
+        assert!(DiskArgs::from_cmdline(&five).expect("disk").is_err());
     }
 
     #[test]

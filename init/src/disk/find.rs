@@ -6,6 +6,8 @@ use std::io;
 use std::time::Duration;
 
 use crate::disk::args::RootAt;
+use cairn_boot::mbr::{self, PartUuid};
+
 use crate::disk::gpt_scan::{self, Guid, ScanError};
 use crate::disk::{DiskError, POLL};
 use crate::log::log;
@@ -75,8 +77,9 @@ fn scan(sys: &mut (impl Files + Console), root: &RootAt) -> (Option<Partition>, 
         if size.trim() == "0" {
             continue;
         }
-        let partuuid = match root {
-            RootAt::Partuuid(p) => p,
+        let found = match root {
+            RootAt::Partuuid(p) => number_on_disk(sys, &disk, p),
+            RootAt::Mbr(p) => mbr_number(sys, &disk, p),
             RootAt::WholeDisk => {
                 let mut magic = [0u8; 4];
                 match read_exact(sys, &format!("/dev/{disk}"), 0, &mut magic) {
@@ -90,14 +93,14 @@ fn scan(sys: &mut (impl Files + Console), root: &RootAt) -> (Option<Partition>, 
                 continue;
             }
         };
-        match number_on_disk(sys, &disk, partuuid) {
+        match found {
             Ok(Some(number)) => match partition_named(sys, &disk, number) {
                 Some(p) => return (Some(p), seen),
                 None => seen.push(format!(
                     "{disk}: partition {number} matches but the kernel shows no such partition yet"
                 )),
             },
-            Ok(None) => seen.push(format!("{disk}: GPT without it")),
+            Ok(None) => seen.push(format!("{disk}: {} without it", table_name(root))),
             Err(e) => seen.push(format!("{disk}: {e}")),
         }
     }
@@ -118,6 +121,35 @@ fn number_on_disk(
     let path = format!("/dev/{disk}");
     let mut read_at = |offset: u64, buf: &mut [u8]| read_exact(sys, &path, offset, buf);
     gpt_scan::partition_number(&mut read_at, sector, partuuid)
+}
+
+fn table_name(root: &RootAt) -> &'static str {
+    match root {
+        RootAt::Mbr(_) => "MBR",
+        _ => "GPT",
+    }
+}
+
+/// The partition number on `disk` when its MBR has `wanted`'s disk
+/// signature and a used entry with its number.
+fn mbr_number(
+    sys: &mut (impl Files + Console),
+    disk: &str,
+    wanted: &PartUuid,
+) -> Result<Option<u32>, ScanError> {
+    let mut sector = [0u8; 512];
+    read_exact(sys, &format!("/dev/{disk}"), 0, &mut sector).map_err(|source| ScanError::Read {
+        what: "MBR",
+        offset: 0,
+        source,
+    })?;
+    let table = match mbr::parse(&sector) {
+        Ok(t) if !t.is_protective() => t,
+        _ => return Ok(None),
+    };
+    Ok((table.disk_signature == wanted.disk_signature
+        && table.entries.iter().any(|e| e.number == wanted.number))
+    .then_some(u32::from(wanted.number)))
 }
 
 fn read_exact(

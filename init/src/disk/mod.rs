@@ -128,6 +128,7 @@ fn boot_steps(sys: &mut impl Sys, args: &DiskArgs) -> Result<std::convert::Infal
     let root = wait_for_root(sys, &args.root)?;
     let how = match args.root {
         RootAt::Partuuid(g) => format!("PARTUUID {g}"),
+        RootAt::Mbr(p) => format!("PARTUUID {p}"),
         RootAt::WholeDisk => "the whole disk".to_string(),
     };
     log(sys, &format!("root: /dev/{} ({how})", root.name));

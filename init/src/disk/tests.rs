@@ -351,3 +351,55 @@ fn cairn_root_disk_takes_the_whole_disk_that_starts_with_a_squashfs() {
         "{created:?}"
     );
 }
+
+#[test]
+fn a_pi_card_root_is_found_by_its_mbr_disk_signature_and_partition_number() {
+    let mut sys = disk_system("mmcblk0", "mmcblk0p2");
+    sys.files.insert(
+        "/proc/cmdline".into(),
+        format!(
+            "console=ttyS1,115200 cairn.root=PARTUUID=c0ffee01-02 roothash={HASH} cairn.verity={BLOCKS},{},-\n",
+            BLOCKS + 1
+        ),
+    );
+    let entries = |sig| {
+        let parts = [
+            cairn_boot::mbr::Entry {
+                number: 1,
+                kind: cairn_boot::mbr::FAT32_LBA,
+                bootable: true,
+                first_lba: 2048,
+                sectors: 2048,
+            },
+            cairn_boot::mbr::Entry {
+                number: 2,
+                kind: cairn_boot::mbr::LINUX,
+                bootable: false,
+                first_lba: 4096,
+                sectors: 4096,
+            },
+        ];
+        let mut image = vec![0u8; 8192 * 512];
+        image[..512].copy_from_slice(&cairn_boot::mbr::table_sector(sig, &parts).expect("mbr"));
+        image
+    };
+    // Another card with the same layout but another signature comes first.
+    let block = "/sys/class/block";
+    sys.dirs
+        .get_mut(block)
+        .expect("sysfs")
+        .insert(0, "mmcblk1".into());
+    sys.files
+        .insert(format!("{block}/mmcblk1/size"), "8192\n".into());
+    sys.blocks
+        .insert("/dev/mmcblk1".into(), entries(0x1234_5678));
+    sys.blocks
+        .insert("/dev/mmcblk0".into(), entries(0xc0ff_ee01));
+    sys.signals.push_back(Signal::Usr2);
+    run(&mut sys);
+    assert!(
+        sys.logged("root: /dev/mmcblk0p2 (PARTUUID c0ffee01-02)"),
+        "{:#?}",
+        sys.lines
+    );
+}

@@ -49,6 +49,10 @@ pub enum Format {
     RawBios,
     /// `NAME-bios.qcow2`.
     Qcow2Bios,
+    /// `NAME-rpi3.img`: a Raspberry Pi 3 card (the config says `board: rpi3`).
+    Rpi3,
+    /// `NAME-rpi4.img`: a Raspberry Pi 4 card (`board: rpi4`).
+    Rpi4,
 }
 
 impl Format {
@@ -63,6 +67,7 @@ impl Format {
             Format::IsoBios => "iso-bios",
             Format::RawBios => "raw-bios",
             Format::Qcow2Bios => "qcow2-bios",
+            Format::Rpi3 | Format::Rpi4 => "rpi",
         }
     }
 }
@@ -93,6 +98,8 @@ impl Built {
             Format::IsoBios => self.dir.join(format!("{}-bios.iso", self.name)),
             Format::RawBios => self.dir.join(format!("{}-bios.raw", self.name)),
             Format::Qcow2Bios => self.dir.join(format!("{}-bios.qcow2", self.name)),
+            Format::Rpi3 => self.dir.join(format!("{}-rpi3.img", self.name)),
+            Format::Rpi4 => self.dir.join(format!("{}-rpi4.img", self.name)),
         }
     }
 
@@ -309,7 +316,11 @@ pub fn build_config_as(
     if bios && !yaml.contains("syslinux:") {
         ensure_package("syslinux")?;
     }
-    let uefi = !bios && !matches!(format, Format::KernelInitrd | Format::KernelSquashfs);
+    let rpi = matches!(format, Format::Rpi3 | Format::Rpi4);
+    if rpi && !yaml.contains("firmware:") {
+        ensure_package("rpi-firmware")?;
+    }
+    let uefi = !bios && !rpi && !matches!(format, Format::KernelInitrd | Format::KernelSquashfs);
     if uefi && !yaml.contains("stub:") {
         ensure_package("systemd-stub")?;
     }
