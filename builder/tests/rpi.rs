@@ -355,11 +355,9 @@ fn test_key() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rpi-sign/rsa2048.pem")
 }
 
-#[test]
-fn a_signed_pi4_card_holds_boot_img_and_a_boot_sig_openssl_verifies() {
-    let env = Env::new();
-    images(&env, &ALL_FIRMWARE);
-    let config = env.write("system.yml", &SYSTEM.replace("board: rpi3", "board: rpi4"));
+/// `-f rpi --rpi-boot-key` with the test key, at a fixed SOURCE_DATE_EPOCH.
+fn build_signed(env: &Env, yaml: &str) -> assert_cmd::assert::Assert {
+    let config = env.write("system.yml", yaml);
     env.cairn()
         .args([
             "build",
@@ -374,7 +372,13 @@ fn a_signed_pi4_card_holds_boot_img_and_a_boot_sig_openssl_verifies() {
         .arg(&config)
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .assert()
-        .success();
+}
+
+#[test]
+fn a_signed_pi4_card_holds_boot_img_and_a_boot_sig_openssl_verifies() {
+    let env = Env::new();
+    images(&env, &ALL_FIRMWARE);
+    build_signed(&env, &SYSTEM.replace("board: rpi3", "board: rpi4")).success();
     let card = env.path("out/system-rpi4.img");
     let outer = env.path("outer.img");
     copy_out(&card, 1, &outer);
@@ -441,20 +445,7 @@ fn a_signed_pi4_card_holds_boot_img_and_a_boot_sig_openssl_verifies() {
 fn a_boot_key_for_a_pi3_card_is_refused() {
     let env = Env::new();
     images(&env, &ALL_FIRMWARE);
-    let config = env.write("system.yml", SYSTEM);
-    env.cairn()
-        .args([
-            "build",
-            "--offline",
-            "-f",
-            "rpi",
-            "-o",
-            "out",
-            "--rpi-boot-key",
-        ])
-        .arg(test_key())
-        .arg(&config)
-        .assert()
+    build_signed(&env, SYSTEM)
         .code(1)
         .stderr(predicate::str::contains("rpi4"));
 }

@@ -91,6 +91,11 @@ pub struct QemuArgs {
     /// to would be seen, not from a CD drive.
     #[arg(long)]
     pub as_disk: bool,
+    /// Boot a Raspberry Pi card with this device tree instead of the
+    /// card's own, on the QEMU model it is for (a bcm2837 tree on raspi3b):
+    /// e.g. a Pi 4 card's kernel on raspi3b, with QEMU before 9.0.
+    #[arg(long, value_name = "FILE")]
+    pub dtb: Option<PathBuf>,
     /// UEFI firmware code (default: /usr/share/OVMF/OVMF_CODE_4M.fd,
     /// /usr/share/AAVMF/AAVMF_CODE.fd on arm64).
     #[arg(long, value_name = "FILE")]
@@ -181,7 +186,7 @@ fn boot_of(
                 });
             }
             let machines = rpi::available_machines()?;
-            let card = rpi::prepare(&path, &machines, work)?;
+            let card = rpi::prepare(&path, &machines, args.dtb.as_deref(), work)?;
             Ok((Boot::Raspi(card), None))
         }
         Target::File { path, kind } => {
@@ -231,6 +236,21 @@ fn qemu_run(args: QemuArgs) -> anyhow::Result<()> {
     {
         return Err(CliError::user(format!(
             "--as-disk boots an ISO image as a disk; {} is not an ISO image",
+            args.name.display()
+        ))
+        .into());
+    }
+    if args.dtb.is_some()
+        && !matches!(
+            target,
+            Target::File {
+                kind: Kind::RpiCard,
+                ..
+            }
+        )
+    {
+        return Err(CliError::user(format!(
+            "--dtb boots a Raspberry Pi card with another device tree; {} is not a card",
             args.name.display()
         ))
         .into());

@@ -72,7 +72,12 @@ fn bad_card(path: &Path, why: impl Into<String>) -> RunError {
 
 /// Reads the boot files out of the card at `path` into `work` and copies
 /// the card there; `machines` are the raspi models this QEMU has.
-pub fn prepare(path: &Path, machines: &[&str], work: &Path) -> Result<Card, RunError> {
+pub fn prepare(
+    path: &Path,
+    machines: &[&str],
+    dtb: Option<&Path>,
+    work: &Path,
+) -> Result<Card, RunError> {
     let unreadable = |source| RunError::Unreadable {
         path: path.to_path_buf(),
         source,
@@ -101,6 +106,9 @@ pub fn prepare(path: &Path, machines: &[&str], work: &Path) -> Result<Card, RunE
                 }
             })
     };
+    if let Some(dtb) = dtb {
+        return prepare_with(path, dtb, machines, work, &mut read);
+    }
     let model = MODELS
         .iter()
         .filter(|m| machines.contains(&m.machine))
@@ -117,19 +125,63 @@ pub fn prepare(path: &Path, machines: &[&str], work: &Path) -> Result<Card, RunE
                 ),
             )
         })?;
+    let device_tree = write_out(work, model.device_tree, read(model.device_tree)?)?;
+    finish(path, model, device_tree, work, &mut read)
+}
+
+/// A card booted with the device tree `dtb` from outside it, on the model
+/// that tree's file name names (raspi3b when it names none).
+fn prepare_with(
+    path: &Path,
+    dtb: &Path,
+    machines: &[&str],
+    work: &Path,
+    read: &mut impl FnMut(&str) -> Result<Vec<u8>, RunError>,
+) -> Result<Card, RunError> {
+    let name = dtb.file_name().map(|n| n.to_string_lossy().into_owned());
+    let model = (MODELS.iter())
+        .find(|m| name.as_deref() == Some(m.device_tree))
+        .copied()
+        .unwrap_or(MODELS[0]);
+    if !machines.contains(&model.machine) {
+        return Err(bad_card(
+            path,
+            format!(
+                "this QEMU has no {} machine for {}",
+                model.machine,
+                dtb.display()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(dtb).map_err(|source| RunError::Missing {
+        path: dtb.to_path_buf(),
+        source,
+    })?;
+    let device_tree = write_out(work, "board.dtb", bytes)?;
+    finish(path, model, device_tree, work, read)
+}
+
+fn write_out(work: &Path, name: &str, bytes: Vec<u8>) -> Result<PathBuf, RunError> {
+    let to = work.join(name);
+    std::fs::write(&to, bytes).map_err(|source| RunError::WorkDir {
+        path: to.clone(),
+        source,
+    })?;
+    Ok(to)
+}
+
+/// The kernel, initramfs and command line out of the card, and the card
+/// copied as the SD card.
+fn finish(
+    path: &Path,
+    model: Model,
+    device_tree: PathBuf,
+    work: &Path,
+    read: &mut impl FnMut(&str) -> Result<Vec<u8>, RunError>,
+) -> Result<Card, RunError> {
     let cmdline = String::from_utf8_lossy(&read(CMDLINE)?).trim().to_string();
-    let mut out = |name: &str| -> Result<PathBuf, RunError> {
-        let bytes = read(name)?;
-        let to = work.join(name);
-        std::fs::write(&to, bytes).map_err(|source| RunError::WorkDir {
-            path: to.clone(),
-            source,
-        })?;
-        Ok(to)
-    };
-    let kernel = out(KERNEL)?;
-    let initrd = out(INITRD)?;
-    let device_tree = out(model.device_tree)?;
+    let kernel = write_out(work, KERNEL, read(KERNEL)?)?;
+    let initrd = write_out(work, INITRD, read(INITRD)?)?;
     let sd = work.join("sd.img");
     let work_err = |source| RunError::WorkDir {
         path: sd.clone(),

@@ -26,6 +26,8 @@ pub struct Options {
     pub disks: Vec<String>,
     /// Boot an ISO as a disk, as a USB stick would be (`--as-disk`).
     pub as_disk: bool,
+    /// More arguments for `cairn run qemu` (e.g. `--dtb FILE`).
+    pub args: Vec<String>,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             tpm: false,
             disks: Vec::new(),
             as_disk: false,
+            args: Vec::new(),
         }
     }
 }
@@ -84,6 +87,7 @@ impl Guest {
         for disk in &opts.disks {
             cmd.arg("--disk").arg(disk);
         }
+        cmd.args(&opts.args);
         for (host, guest) in &opts.publish {
             cmd.args(["--publish", &format!("{host}:{guest}")]);
         }

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use cairn_qemu_tests::{
-    Arch, Built, Format, Guest, Options, booted_pcrs, build_as, cairn, predict,
+    Arch, Built, Format, Guest, Options, booted_pcrs, build_as, cairn, flip_squashfs_byte, predict,
 };
 
 const BOOT: Duration = Duration::from_secs(240);
@@ -64,20 +64,7 @@ fn flipped_root_byte_stops_the_boot(arch: Arch) {
     let built = built(arch);
     let (_dir, bad) = copy_of(&built, "tampered");
     let (root, _) = partition(&bad.target(), 2);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(bad.target())
-        .expect("open copy");
-    // A byte inside the squashfs (well before its end and its hash tree).
-    let mut bytes_used = [0u8; 8];
-    file.read_exact_at(&mut bytes_used, root + 40)
-        .expect("squashfs superblock");
-    let at = root + u64::from_le_bytes(bytes_used) / 2;
-    let mut b = [0u8; 1];
-    file.read_exact_at(&mut b, at).expect("read");
-    file.write_all_at(&[b[0] ^ 0x01], at).expect("flip");
-    drop(file);
+    flip_squashfs_byte(&bad.target(), root);
     let mut guest = Guest::boot(&bad, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
     let line = guest
         .wait_for("FATAL", BOOT)

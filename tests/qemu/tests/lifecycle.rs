@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use cairn_qemu_tests::{Arch, Guest, Options, build_config};
+use cairn_qemu_tests::{Arch, Guest, Options, build_config, in_order};
 
 const LIFECYCLE: &str = r#"kernel:
   image: cairn/kernel:latest
@@ -38,17 +38,6 @@ services:
     binds: ["/run/cairn/request:/run/cairn/request"]
     command: ["/bin/busybox", "sh", "-c", "sleep 8; touch /run/cairn/request/poweroff; sleep 60"]
 "#;
-
-/// Positions of `markers` in the console log, which must be in this order.
-fn in_order(log: &str, markers: &[&str]) {
-    let mut from = 0;
-    for m in markers {
-        match log[from..].find(m) {
-            Some(at) => from += at + m.len(),
-            None => panic!("{m:?} missing or out of order in:\n{log}"),
-        }
-    }
-}
 
 #[test]
 fn onboot_order_failures_restarts_and_shutdown_on_x86_64() {

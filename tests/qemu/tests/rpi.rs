@@ -2,13 +2,18 @@
 //! `cairn run qemu CARD` does it: the kernel, initramfs, device tree and
 //! cmdline.txt come out of the card's FAT partition, the card is the SD
 //! card, and the init finds its root by the MBR PARTUUID and verifies it.
-//! QEMU 7.2 (Debian 12) has no raspi4b, so a Pi 4 card is checked by its
-//! structure in builder/tests/rpi.rs.
+//! QEMU 7.2 (Debian 12) has no raspi4b: a Pi 4 card's structure is checked
+//! in builder/tests/rpi.rs, and here its own kernel, initramfs and root boot
+//! on raspi3b with the Pi 3 device tree (`cairn run qemu --dtb`).
 
 use std::os::unix::fs::FileExt;
+use std::process::Command;
 use std::time::Duration;
 
-use cairn_qemu_tests::{Arch, Built, Format, Guest, Options, build_config_as};
+use cairn_qemu_tests::{
+    Arch, Built, Format, Guest, Options, build_as, build_config_as, cairn, flip_squashfs_byte,
+    in_order, test_store,
+};
 
 const BOOT: Duration = Duration::from_secs(240);
 
@@ -38,16 +43,6 @@ rpi:
 
 fn built() -> Built {
     build_config_as("pi", PI, Arch::Arm64, Format::Rpi3).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn in_order(log: &str, markers: &[&str]) {
-    let mut from = 0;
-    for m in markers {
-        match log[from..].find(m) {
-            Some(at) => from += at + m.len(),
-            None => panic!("{m:?} missing or out of order in:\n{log}"),
-        }
-    }
 }
 
 #[test]
@@ -96,23 +91,13 @@ fn a_flipped_byte_in_a_pi_cards_root_stops_the_boot_before_any_container() {
         ..built.clone()
     };
     std::fs::copy(built.target(), bad.target()).expect("copy the card");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(bad.target())
-        .expect("open copy");
+    let file = std::fs::File::open(bad.target()).expect("open copy");
     let mut entry = [0u8; 16];
     file.read_exact_at(&mut entry, 446 + 16)
         .expect("MBR entry 2");
     let root = u64::from(u32::from_le_bytes(entry[8..12].try_into().expect("4"))) * 512;
-    let mut bytes_used = [0u8; 8];
-    file.read_exact_at(&mut bytes_used, root + 40)
-        .expect("squashfs superblock");
-    let at = root + u64::from_le_bytes(bytes_used) / 2;
-    let mut b = [0u8; 1];
-    file.read_exact_at(&mut b, at).expect("read");
-    file.write_all_at(&[b[0] ^ 0x01], at).expect("flip");
     drop(file);
+    flip_squashfs_byte(&bad.target(), root);
     let mut guest = Guest::boot(&bad, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
     let line = guest
         .wait_for("FATAL", BOOT)
@@ -127,4 +112,108 @@ fn a_flipped_byte_in_a_pi_cards_root_stops_the_boot_before_any_container() {
         !log.contains("pi onboot one"),
         "no container may run on a tampered root:\n{log}"
     );
+}
+
+/// The file `name` of a card's FAT boot partition.
+fn boot_file(card: &std::path::Path, name: &str) -> Vec<u8> {
+    let file = std::fs::File::open(card).expect("card");
+    let mut sector = [0u8; 512];
+    file.read_exact_at(&mut sector, 0).expect("MBR");
+    let table = cairn_boot::mbr::parse(&sector).expect("an MBR");
+    let boot = table
+        .entries
+        .iter()
+        .find(|e| e.number == 1)
+        .expect("partition 1");
+    let mut bytes = vec![0u8; boot.bytes() as usize];
+    file.read_exact_at(&mut bytes, boot.offset()).expect("read");
+    cairn_boot::fat::read_file(&mut std::io::Cursor::new(bytes), name).expect(name)
+}
+
+#[test]
+fn a_pi4_cards_kernel_initramfs_and_root_boot_on_raspi3b_with_the_pi3_device_tree() {
+    let pi3 = built();
+    let pi4 = build_config_as(
+        "pi",
+        &PI.replace("board: rpi3", "board: rpi4"),
+        Arch::Arm64,
+        Format::Rpi4,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for name in [
+        "start4.elf",
+        "fixup4.dat",
+        "bcm2711-rpi-4-b.dtb",
+        "config.txt",
+    ] {
+        assert!(!boot_file(&pi4.target(), name).is_empty(), "{name}");
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let dtb = dir.path().join("bcm2837-rpi-3-b.dtb");
+    std::fs::write(&dtb, boot_file(&pi3.target(), "bcm2837-rpi-3-b.dtb")).expect("dtb");
+    let mut guest = Guest::boot(
+        &pi4,
+        &Options {
+            limit: Duration::from_secs(400),
+            args: vec!["--dtb".into(), dtb.display().to_string()],
+            ..Options::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    guest
+        .wait_for("pi onboot one", BOOT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    guest.quit().unwrap_or_else(|e| panic!("{e}"));
+    let _ = guest.wait_exit(Duration::from_secs(30));
+    in_order(
+        &guest.log(),
+        &[
+            "root: /dev/mmcblk0p2 (PARTUUID ",
+            "root verified",
+            "pi onboot one",
+        ],
+    );
+}
+
+#[test]
+fn the_pi_example_builds_the_same_card_twice_with_the_real_packages() {
+    // Fills the test store with the example's packages.
+    build_as("examples/rpi.yml", Arch::Arm64, Format::Rpi3).unwrap_or_else(|e| panic!("{e}"));
+    let cairn = cairn().unwrap_or_else(|e| panic!("{e}"));
+    let example = cairn_qemu_tests::repo_root().join("examples/rpi.yml");
+    let mut cards = Vec::new();
+    for _ in 0..2 {
+        let out = tempfile::tempdir().expect("tmp");
+        let run = Command::new(&cairn)
+            .arg("--store")
+            .arg(test_store())
+            .args(["-q", "build", "--offline", "-f", "rpi", "--name", "x", "-o"])
+            .arg(out.path())
+            .arg(&example)
+            .output()
+            .expect("cairn build runs");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        cards.push(std::fs::read(out.path().join("x-rpi3.img")).expect("card"));
+    }
+    assert!(
+        cards[0] == cards[1],
+        "two builds of examples/rpi.yml differ"
+    );
+    let config = String::from_utf8_lossy(&boot_file_bytes(&cards[0], "config.txt")).into_owned();
+    assert!(config.contains("core_freq=250"), "{config}");
+}
+
+fn boot_file_bytes(card: &[u8], name: &str) -> Vec<u8> {
+    let table = cairn_boot::mbr::parse(&card[..512]).expect("an MBR");
+    let boot = table
+        .entries
+        .iter()
+        .find(|e| e.number == 1)
+        .expect("partition 1");
+    let part = card[boot.offset() as usize..(boot.offset() + boot.bytes()) as usize].to_vec();
+    cairn_boot::fat::read_file(&mut std::io::Cursor::new(part), name).expect(name)
 }
