@@ -34,7 +34,8 @@ pub struct BuildArgs {
     #[arg(long)]
     pub offline: bool,
     /// Output format: a UEFI disk (raw-efi, qcow2-efi), a unified kernel
-    /// image (uki), LinuxKit's kernel+initrd, or the root filesystem alone
+    /// image (uki), a Raspberry Pi card (rpi, for `rpi.board`; always
+    /// arm64), LinuxKit's kernel+initrd, or the root filesystem alone
     /// (squashfs, tar).
     #[arg(short, long, value_enum, default_value = "raw-efi")]
     pub format: Format,

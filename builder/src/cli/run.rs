@@ -30,13 +30,17 @@ pub enum RunCommand {
     /// first virtio disk; a UKI (`-f uki`, NAME.efi) is handed to the
     /// firmware directly; an ISO (`-f iso-efi`) boots from a CD drive. A
     /// `-bios` disk or ISO (a BIOS boot partition and no ESP, or no EFI
-    /// entry) boots through QEMU's own PC BIOS (SeaBIOS) instead.
+    /// entry) boots through QEMU's own PC BIOS (SeaBIOS) instead. A
+    /// Raspberry Pi card (`-f rpi`) boots on QEMU's raspi3b (raspi4b for a
+    /// Pi 4 card where QEMU has it, or `--dtb` with a Pi 3 device tree):
+    /// its kernel, initramfs, cmdline.txt and device tree are read from the
+    /// card, and a copy of the card is the SD card.
     ///
     /// Otherwise the first of these that exists is booted:
     /// NAME-kernel (with NAME-initrd.img and NAME-cmdline, no firmware),
     /// NAME-efi.raw, NAME-efi.qcow2, NAME.efi, NAME-efi.iso,
-    /// NAME-bios.raw, NAME-bios.qcow2, NAME-bios.iso,
-    /// then LinuxKit's names: NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso.
+    /// NAME-bios.raw, NAME-bios.qcow2, NAME-bios.iso, NAME-rpi3.img,
+    /// NAME-rpi4.img, then LinuxKit's names: NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso.
     ///
     /// Disks are attached with snapshot=on: the guest's writes go to a
     /// temporary overlay and the image never changes (pass --writable to

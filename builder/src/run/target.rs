@@ -5,7 +5,7 @@
 //! and the first output that exists wins, in this order: NAME-kernel (with
 //! NAME-initrd.img and NAME-cmdline), NAME-efi.raw, NAME-efi.qcow2,
 //! NAME.efi, NAME-efi.iso, NAME-bios.raw, NAME-bios.qcow2, NAME-bios.iso,
-//! then LinuxKit's names: NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso. kernel+initrd comes first because it boots fastest and was the
+//! NAME-rpi3.img, NAME-rpi4.img, then LinuxKit's names: NAME-efi.img, NAME-bios.img, NAME.qcow2, NAME.iso. kernel+initrd comes first because it boots fastest and was the
 //! only output before disks; boot a disk built beside it by naming its file.
 
 use std::path::{Path, PathBuf};
@@ -48,6 +48,8 @@ pub fn candidates(name: &Path) -> Vec<PathBuf> {
         "-bios.raw",
         "-bios.qcow2",
         "-bios.iso",
+        "-rpi3.img",
+        "-rpi4.img",
         // LinuxKit's names for raw-efi, raw-bios, qcow2-bios and iso-bios,
         // so its outputs (or cairn's renamed to them) boot by NAME too.
         "-efi.img",
