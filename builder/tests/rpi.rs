@@ -449,3 +449,34 @@ fn a_boot_key_for_a_pi3_card_is_refused() {
         .code(1)
         .stderr(predicate::str::contains("rpi4"));
 }
+
+#[test]
+fn an_overlay_named_in_rpi_overlays_lands_in_the_overlays_folder_of_the_card() {
+    let env = Env::new();
+    images(&env, &ALL_FIRMWARE);
+    std::fs::create_dir_all(env.path("hats")).expect("dir");
+    std::fs::write(env.path("hats/tpm-slb9670.dtbo"), b"an overlay").expect("dtbo");
+    let yaml = SYSTEM.replace(
+        "  config:\n",
+        "  overlays: [hats/tpm-slb9670.dtbo]\n  config:\n",
+    );
+    build(&env, &yaml, "out").success();
+    let boot = env.path("boot.img");
+    copy_out(&env.path("out/system-rpi3.img"), 1, &boot);
+    tool(Command::new("fsck.fat").arg("-n").arg(&boot));
+    assert_eq!(
+        mtype(&boot, "overlays/tpm-slb9670.dtbo").as_bytes(),
+        b"an overlay"
+    );
+    std::fs::remove_file(env.path("hats/tpm-slb9670.dtbo")).expect("rm");
+    build(&env, &yaml, "out2")
+        .code(1)
+        .stderr(predicate::str::contains("rpi.overlays[0]"));
+    let bad = env.write("bad.yml", &yaml.replace("tpm-slb9670.dtbo", "tpm.dts"));
+    env.cairn()
+        .args(["validate"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(".dtbo"));
+}

@@ -145,7 +145,7 @@ enum Body {
 /// Opens a `source:` that must be a regular file. A FIFO would block the
 /// build and a device (`/dev/zero`) never ends, so both are refused before
 /// anything is read; a regular file of any size is streamed.
-fn open_source(path: &Path) -> io::Result<std::fs::File> {
+pub(super) fn open_source(path: &Path) -> io::Result<std::fs::File> {
     let not_regular = |kind: &str| {
         io::Error::new(
             io::ErrorKind::InvalidInput,

@@ -200,6 +200,12 @@ pub enum AssembleError {
         #[source]
         source: io::Error,
     },
+    #[error("rpi.overlays[{index}] ({path}): {message}")]
+    Overlay {
+        index: usize,
+        path: String,
+        message: String,
+    },
     #[error("volumes ({name}): {message}")]
     Volume { name: String, message: String },
     #[error("cannot place {path:?} in the root filesystem")]

@@ -27,6 +27,8 @@ pub struct RpiBoot {
     pub device_trees: Vec<(String, ContentId)>,
     /// The user's config.txt lines (`rpi.config`).
     pub config: Vec<String>,
+    /// Overlays from `rpi.overlays`: file name (`tpm-slb9670.dtbo`), content.
+    pub overlays: Vec<(String, ContentId)>,
 }
 
 /// The kernel image files to keep for `board`: its device trees.
@@ -81,14 +83,45 @@ pub(super) fn add(
             ),
         }
     })?;
+    let rpi = inputs.config.rpi.as_ref();
     Ok(RpiBoot {
         board,
         firmware,
         device_trees,
-        config: (inputs.config.rpi.as_ref())
-            .map(|r| r.config.clone())
-            .unwrap_or_default(),
+        config: rpi.map(|r| r.config.clone()).unwrap_or_default(),
+        overlays: overlays(rpi.map_or(&[], |r| r.overlays.as_slice()), tree)?,
     })
+}
+
+/// The overlay files of `rpi.overlays`, read from the build machine; two
+/// with one file name would overwrite each other on the card.
+fn overlays(paths: &[String], tree: &Tree) -> Result<Vec<(String, ContentId)>, AssembleError> {
+    let mut out: Vec<(String, ContentId)> = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let fail = |message: String| AssembleError::Overlay {
+            index: i,
+            path: path.clone(),
+            message,
+        };
+        let name = path.rsplit('/').next().unwrap_or(path).to_string();
+        if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            return Err(fail(format!("another overlay is also named {name}")));
+        }
+        let mut file = super::files::open_source(std::path::Path::new(path))
+            .map_err(|e| fail(format!("cannot read it: {e}")))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > crate::config::rpi::MAX_OVERLAY {
+            return Err(fail(format!(
+                "it is {size} bytes; an overlay is a few KiB (at most 1 MiB)"
+            )));
+        }
+        let id = tree
+            .contents()
+            .add(&mut file)
+            .map_err(|e| fail(format!("cannot store it: {e}")))?;
+        out.push((name, id));
+    }
+    Ok(out)
 }
 
 /// The board's device trees found in the kernel image, by file name; the

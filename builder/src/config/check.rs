@@ -238,6 +238,11 @@ impl Checker<'_> {
                 self.report(&[K("rpi"), K("config"), I(i)], problem);
             }
         }
+        for (i, path) in r.overlays.iter().enumerate() {
+            if let Some(problem) = super::rpi::overlay_problem(path) {
+                self.report(&[K("rpi"), K("overlays"), I(i)], problem);
+            }
+        }
     }
 
     fn trust(&mut self, t: &RawTrust) {

@@ -87,6 +87,13 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
                 }
             }
             cur.config.extend(r.config);
+            // Overlay paths stay relative to the file that names them.
+            let dir = file.parent().unwrap_or(Path::new(""));
+            cur.overlays.extend(
+                r.overlays
+                    .into_iter()
+                    .map(|p| dir.join(p).display().to_string()),
+            );
             cur.location = r.location;
         }
         if let Some(t) = raw.trust {

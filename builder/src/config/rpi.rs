@@ -23,6 +23,10 @@ pub struct Rpi {
     pub firmware: Option<String>,
     /// Lines appended to config.txt, e.g. `dtoverlay=tpm-slb9670`.
     pub config: Vec<String>,
+    /// Device-tree overlays (`.dtbo` files on the build machine, relative
+    /// to the config file that names them) copied to `overlays/` on the
+    /// boot partition, for `dtoverlay=` lines: Debian ships none.
+    pub overlays: Vec<String>,
     #[serde(skip)]
     pub location: Location,
 }
@@ -39,6 +43,26 @@ impl Rpi {
             .filter(|f| !f.is_empty())
             .unwrap_or_else(|| DEFAULT_FIRMWARE.to_string())
     }
+}
+
+/// The largest overlay a card takes (real ones are a few KiB).
+pub const MAX_OVERLAY: u64 = 1 << 20;
+
+/// What is wrong with an `rpi.overlays` entry, if anything.
+pub fn overlay_problem(path: &str) -> Option<String> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if !name.ends_with(".dtbo") || name.len() <= ".dtbo".len() {
+        return Some(format!(
+            "{path:?} is not a device-tree overlay file; name a `.dtbo` file (e.g. tpm-slb9670.dtbo \
+             from the Raspberry Pi firmware's overlays folder)"
+        ));
+    }
+    if name.len() > 255 || name.chars().any(|c| c.is_control()) {
+        return Some(format!(
+            "{name:?} cannot be a file name on the boot partition"
+        ));
+    }
+    None
 }
 
 /// config.txt settings cairn writes itself, and why a user line may not.
@@ -118,6 +142,13 @@ pub fn config_line_problem(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overlay_must_be_a_dtbo_file() {
+        assert_eq!(overlay_problem("hats/tpm-slb9670.dtbo"), None);
+        assert!(overlay_problem("tpm.dts").is_some());
+        assert!(overlay_problem(".dtbo").is_some());
+    }
 
     #[test]
     fn overlays_parameters_filters_and_comments_are_accepted() {

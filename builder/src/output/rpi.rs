@@ -41,6 +41,8 @@ pub const BOOT_SIG: &str = "boot.sig";
 /// The measurement plan (the UKI's `.cairn` section on UEFI disks), for
 /// `cairn pcr predict`: what the init will extend into PCR 15.
 pub const PLAN: &str = "cairn-plan.txt";
+/// Where the firmware looks for `dtoverlay=` files.
+pub const OVERLAYS: &str = "overlays";
 
 /// What a written card holds, for tests and `cairn pcr predict`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,8 +190,9 @@ pub fn write_card(
 struct BootFiles<'a> {
     req: &'a Request<'a>,
     rpi: &'a RpiBoot,
-    /// The firmware, then the device trees.
-    small: Vec<(&'a str, Vec<u8>)>,
+    /// The firmware, then the device trees and the overlays, by their
+    /// path on the boot partition.
+    small: Vec<(String, Vec<u8>)>,
     config: String,
     initramfs: Vec<u8>,
     plan: String,
@@ -197,9 +200,15 @@ struct BootFiles<'a> {
 
 impl<'a> BootFiles<'a> {
     fn read(req: &'a Request<'a>, rpi: &'a RpiBoot) -> Result<BootFiles<'a>, OutputError> {
+        let overlays = (rpi.overlays.iter()).map(|(name, id)| (format!("{OVERLAYS}/{name}"), id));
         let small = (rpi.firmware.iter())
             .chain(&rpi.device_trees)
-            .map(|(name, id)| Ok((name.as_str(), super::read_content(req, id, name)?)))
+            .map(|(name, id)| (name.clone(), id))
+            .chain(overlays)
+            .map(|(path, id)| {
+                let bytes = super::read_content(req, id, &path)?;
+                Ok((path, bytes))
+            })
             .collect::<Result<_, OutputError>>()?;
         Ok(BootFiles {
             req,
@@ -265,8 +274,8 @@ impl<'a> BootFiles<'a> {
         });
         files.push(fat_file(INITRD, initrd_r));
         files.push(fat_file(PLAN, plan_r));
-        let dtbs = &self.small[self.rpi.firmware.len()..];
-        for ((name, _), data) in dtbs.iter().zip(dtb_r.iter_mut()) {
+        let rest = &self.small[self.rpi.firmware.len()..];
+        for ((name, _), data) in rest.iter().zip(dtb_r.iter_mut()) {
             files.push(fat_file(name, data));
         }
         fat::write(out, size, &self.options(cmdline), &mut files)?;
