@@ -2,6 +2,9 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::time::Duration;
+
+use crate::{Built, Guest, Options};
 
 /// Panics unless every marker is in `log`, each after the one before.
 pub fn in_order(log: &str, markers: &[&str]) {
@@ -31,4 +34,28 @@ pub fn flip_squashfs_byte(path: &Path, root: u64) {
     let mut b = [0u8; 1];
     file.read_exact_at(&mut b, at).expect("read");
     file.write_all_at(&[b[0] ^ 0x01], at).expect("flip");
+}
+
+/// Boots `built`, whose root was tampered with, and checks that the init
+/// stops with a FATAL line about verification, that QEMU then ends, and
+/// that `container_marker` (a line a container would print) never shows.
+pub fn fatal_before_any_container(built: &Built, container_marker: &str, boot: Duration) {
+    let mut guest = Guest::boot(built, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+    let line = guest
+        .wait_for("FATAL", boot)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        line.contains("verif"),
+        "the fatal line names verification: {line}"
+    );
+    let status = guest.wait_exit(Duration::from_secs(120));
+    let log = guest.log();
+    assert!(
+        status.is_ok(),
+        "the guest powers off after the fatal error:\n{log}"
+    );
+    assert!(
+        !log.contains(container_marker),
+        "no container may run on a tampered root:\n{log}"
+    );
 }

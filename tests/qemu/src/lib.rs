@@ -20,7 +20,7 @@ pub use build::{
     Arch, Built, Format, build, build_as, build_config, build_config_as, cairn, ensure_package,
     repo_root, test_store,
 };
-pub use check::{flip_squashfs_byte, in_order};
+pub use check::{fatal_before_any_container, flip_squashfs_byte, in_order};
 pub use error::BootError;
 pub use guest::{Guest, Options};
 pub use pcrs::{booted_pcrs, predict};

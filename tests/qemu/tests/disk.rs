@@ -9,7 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use cairn_qemu_tests::{
-    Arch, Built, Format, Guest, Options, booted_pcrs, build_as, cairn, flip_squashfs_byte, predict,
+    Arch, Built, Format, Guest, Options, booted_pcrs, build_as, cairn, fatal_before_any_container,
+    flip_squashfs_byte, predict,
 };
 
 const BOOT: Duration = Duration::from_secs(240);
@@ -65,24 +66,7 @@ fn flipped_root_byte_stops_the_boot(arch: Arch) {
     let (_dir, bad) = copy_of(&built, "tampered");
     let (root, _) = partition(&bad.target(), 2);
     flip_squashfs_byte(&bad.target(), root);
-    let mut guest = Guest::boot(&bad, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
-    let line = guest
-        .wait_for("FATAL", BOOT)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        line.contains("verif"),
-        "the fatal line names verification: {line}"
-    );
-    let status = guest.wait_exit(Duration::from_secs(120));
-    let log = guest.log();
-    assert!(
-        status.is_ok(),
-        "the guest powers off after the fatal error:\n{log}"
-    );
-    assert!(
-        !log.contains("hello from a measured boot"),
-        "no container may run on a tampered root:\n{log}"
-    );
+    fatal_before_any_container(&bad, "hello from a measured boot", BOOT);
 }
 
 #[test]

@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use cairn_qemu_tests::{
-    Arch, Built, Format, Guest, Options, build_as, build_config_as, cairn, flip_squashfs_byte,
-    in_order, test_store,
+    Arch, Built, Format, Guest, Options, build_as, build_config_as, cairn,
+    fatal_before_any_container, flip_squashfs_byte, in_order, test_store,
 };
 
 const BOOT: Duration = Duration::from_secs(240);
@@ -98,20 +98,7 @@ fn a_flipped_byte_in_a_pi_cards_root_stops_the_boot_before_any_container() {
     let root = u64::from(u32::from_le_bytes(entry[8..12].try_into().expect("4"))) * 512;
     drop(file);
     flip_squashfs_byte(&bad.target(), root);
-    let mut guest = Guest::boot(&bad, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
-    let line = guest
-        .wait_for("FATAL", BOOT)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        line.contains("verif"),
-        "the fatal line names verification: {line}"
-    );
-    let _ = guest.wait_exit(Duration::from_secs(60));
-    let log = guest.log();
-    assert!(
-        !log.contains("pi onboot one"),
-        "no container may run on a tampered root:\n{log}"
-    );
+    fatal_before_any_container(&bad, "pi onboot one", BOOT);
 }
 
 /// The file `name` of a card's FAT boot partition.
