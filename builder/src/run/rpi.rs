@@ -49,8 +49,9 @@ pub struct Card {
     pub device_tree: PathBuf,
     pub initrd: PathBuf,
     pub cmdline: String,
-    /// A copy of the card grown to a power of two, as QEMU's SD card model
-    /// requires (a real card is larger than the image too).
+    /// The card, or a copy grown to a power of two, as QEMU's SD card model
+    /// requires (a real card is larger than the image too); attached with
+    /// snapshot=on, so a boot never changes it.
     pub sd: PathBuf,
 }
 
@@ -182,17 +183,30 @@ fn finish(
     let cmdline = String::from_utf8_lossy(&read(CMDLINE)?).trim().to_string();
     let kernel = write_out(work, KERNEL, read(KERNEL)?)?;
     let initrd = write_out(work, INITRD, read(INITRD)?)?;
-    let sd = work.join("sd.img");
-    let work_err = |source| RunError::WorkDir {
-        path: sd.clone(),
-        source,
+    let len = std::fs::metadata(path)
+        .map_err(|source| RunError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    // A card already the size of a real one (a flashed 32 GB image) is used
+    // as it is, under snapshot=on; only an image file is copied and grown.
+    let sd = if len.is_power_of_two() {
+        path.to_path_buf()
+    } else {
+        let sd = work.join("sd.img");
+        let work_err = |source| RunError::WorkDir {
+            path: sd.clone(),
+            source,
+        };
+        std::fs::copy(path, &sd).map_err(work_err)?;
+        File::options()
+            .write(true)
+            .open(&sd)
+            .and_then(|f| f.set_len(len.next_power_of_two()))
+            .map_err(work_err)?;
+        sd
     };
-    let len = std::fs::copy(path, &sd).map_err(work_err)?;
-    File::options()
-        .write(true)
-        .open(&sd)
-        .and_then(|f| f.set_len(len.next_power_of_two()))
-        .map_err(work_err)?;
     Ok(Card {
         model,
         kernel,
@@ -269,7 +283,7 @@ pub fn args(card: &Card, accel: Accel) -> Vec<String> {
         (
             "-drive",
             format!(
-                "if=sd,format=raw,file={}",
+                "if=sd,format=raw,snapshot=on,file={}",
                 card.sd.display().to_string().replace(',', ",,")
             ),
         ),

@@ -204,3 +204,64 @@ fn boot_file_bytes(card: &[u8], name: &str) -> Vec<u8> {
     let part = card[boot.offset() as usize..(boot.offset() + boot.bytes()) as usize].to_vec();
     cairn_boot::fat::read_file(&mut std::io::Cursor::new(part), name).expect(name)
 }
+
+#[test]
+fn a_card_flashed_onto_a_32_gib_card_boots_with_the_same_partitions_and_root() {
+    let built = built();
+    let dir = tempfile::tempdir().expect("tmp");
+    let card = dir.path().join("sd-32g.img");
+    // A 32 GiB card, sparse: only what is written takes room.
+    std::fs::File::create(&card)
+        .and_then(|f| f.set_len(32 << 30))
+        .expect("a sparse 32 GiB file");
+    let cairn = cairn().unwrap_or_else(|e| panic!("{e}"));
+    let flash = Command::new(&cairn)
+        .args(["-q", "flash", "--force", "--yes"])
+        .arg(built.target())
+        .arg(&card)
+        .output()
+        .expect("cairn flash runs");
+    assert!(
+        flash.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flash.stderr)
+    );
+    assert!(String::from_utf8_lossy(&flash.stdout).contains("verified"));
+    let image = std::fs::read(built.target()).expect("image");
+    let file = std::fs::File::open(&card).expect("card");
+    let mut head = vec![0u8; image.len()];
+    file.read_exact_at(&mut head, 0).expect("read back");
+    assert!(
+        head == image,
+        "the card starts with the image, byte for byte"
+    );
+    let flashed = Built {
+        dir: dir.path().to_path_buf(),
+        name: "sd-32g".into(),
+        format: Format::Rpi3,
+        ..built.clone()
+    };
+    std::fs::rename(&card, flashed.target()).expect("name it as a card");
+    let mut guest = Guest::boot(
+        &flashed,
+        &Options {
+            limit: Duration::from_secs(400),
+            ..Options::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    guest
+        .wait_for("pi onboot one", BOOT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    guest.quit().unwrap_or_else(|e| panic!("{e}"));
+    let _ = guest.wait_exit(Duration::from_secs(30));
+    in_order(
+        &guest.log(),
+        &[
+            "mmcblk0: mmc0:",
+            "32.0 GiB",
+            "root: /dev/mmcblk0p2",
+            "root verified",
+        ],
+    );
+}
