@@ -17,6 +17,8 @@ use crate::bytes::le_u32;
 pub const SECTOR: u64 = 512;
 /// FAT32 addressed by LBA: what the Pi firmware looks for.
 pub const FAT32_LBA: u8 = 0x0c;
+/// The FAT types the Pi firmware boots from: FAT32 (CHS, LBA), FAT16 (LBA).
+pub const FAT_TYPES: [u8; 3] = [0x0b, FAT32_LBA, 0x0e];
 /// A Linux filesystem.
 pub const LINUX: u8 = 0x83;
 /// The type a GPT disk's protective entry has.
@@ -58,6 +60,15 @@ impl Table {
     /// Whether it is a GPT disk's protective MBR rather than a real table.
     pub fn is_protective(&self) -> bool {
         self.entries.iter().any(|e| e.kind == PROTECTIVE)
+    }
+
+    /// A Raspberry Pi card's boot partition: partition 1, typed FAT, in a
+    /// real table (not a GPT's protective MBR).
+    pub fn boot_fat(&self) -> Option<&Entry> {
+        if self.is_protective() {
+            return None;
+        }
+        (self.entries.iter()).find(|e| e.number == 1 && FAT_TYPES.contains(&e.kind))
     }
 }
 

@@ -146,9 +146,7 @@ pub fn card_plan(path: &Path) -> Result<Option<String>, InspectError> {
     let Ok(table) = cairn_boot::mbr::parse(&sector) else {
         return Ok(None);
     };
-    let boot =
-        (table.entries.iter()).find(|e| e.number == 1 && matches!(e.kind, 0x0b | 0x0c | 0x0e));
-    let Some(boot) = boot.filter(|_| !table.is_protective()) else {
+    let Some(boot) = table.boot_fat() else {
         return Ok(None);
     };
     let plan = fat::read_file(&mut Window::new(&file, boot.offset()), super::rpi::PLAN).map_err(

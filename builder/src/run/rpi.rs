@@ -58,10 +58,7 @@ pub struct Card {
 /// Whether the start of a file is a card: an MBR (not a GPT's protective
 /// one) whose first partition is FAT.
 pub fn is_card(head: &[u8]) -> bool {
-    mbr::parse(head).is_ok_and(|t| {
-        !t.is_protective()
-            && (t.entries.iter()).any(|e| e.number == 1 && matches!(e.kind, 0x0b | 0x0c | 0x0e))
-    })
+    mbr::parse(head).is_ok_and(|t| t.boot_fat().is_some())
 }
 
 fn bad_card(path: &Path, why: impl Into<String>) -> RunError {
@@ -87,9 +84,8 @@ pub fn prepare(
     let mut sector = [0u8; 512];
     file.read_exact(&mut sector).map_err(unreadable)?;
     let table = mbr::parse(&sector).map_err(|e| bad_card(path, e.to_string()))?;
-    let boot = (table.entries.iter())
-        .find(|e| e.number == 1)
-        .ok_or_else(|| bad_card(path, "its MBR has no partition 1"))?;
+    let boot =
+        (table.boot_fat()).ok_or_else(|| bad_card(path, "its MBR has no FAT partition 1"))?;
     let mut part = Partition {
         file: &mut file,
         start: boot.offset(),

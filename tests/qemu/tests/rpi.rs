@@ -103,18 +103,7 @@ fn a_flipped_byte_in_a_pi_cards_root_stops_the_boot_before_any_container() {
 
 /// The file `name` of a card's FAT boot partition.
 fn boot_file(card: &std::path::Path, name: &str) -> Vec<u8> {
-    let file = std::fs::File::open(card).expect("card");
-    let mut sector = [0u8; 512];
-    file.read_exact_at(&mut sector, 0).expect("MBR");
-    let table = cairn_boot::mbr::parse(&sector).expect("an MBR");
-    let boot = table
-        .entries
-        .iter()
-        .find(|e| e.number == 1)
-        .expect("partition 1");
-    let mut bytes = vec![0u8; boot.bytes() as usize];
-    file.read_exact_at(&mut bytes, boot.offset()).expect("read");
-    cairn_boot::fat::read_file(&mut std::io::Cursor::new(bytes), name).expect(name)
+    boot_file_bytes(&std::fs::read(card).expect("card"), name)
 }
 
 #[test]
@@ -196,11 +185,7 @@ fn the_pi_example_builds_the_same_card_twice_with_the_real_packages() {
 
 fn boot_file_bytes(card: &[u8], name: &str) -> Vec<u8> {
     let table = cairn_boot::mbr::parse(&card[..512]).expect("an MBR");
-    let boot = table
-        .entries
-        .iter()
-        .find(|e| e.number == 1)
-        .expect("partition 1");
+    let boot = table.boot_fat().expect("a FAT partition 1");
     let part = card[boot.offset() as usize..(boot.offset() + boot.bytes()) as usize].to_vec();
     cairn_boot::fat::read_file(&mut std::io::Cursor::new(part), name).expect(name)
 }
