@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::build::{Built, cairn};
-use crate::error::{BootError, tail};
+use crate::error::{BootError, stall_line, tail};
 
 /// How the guest is started.
 #[derive(Debug, Clone)]
@@ -157,10 +157,19 @@ impl Guest {
                 });
             }
             if Instant::now() > deadline {
-                return Err(BootError::Timeout {
-                    marker: marker.to_string(),
-                    seconds: timeout.as_secs(),
-                    tail: tail(&log),
+                let (marker, seconds, tail) = (marker.to_string(), timeout.as_secs(), tail(&log));
+                return Err(match stall_line(&log) {
+                    Some(line) => BootError::Stall {
+                        marker,
+                        seconds,
+                        line: line.to_string(),
+                        tail,
+                    },
+                    None => BootError::Timeout {
+                        marker,
+                        seconds,
+                        tail,
+                    },
                 });
             }
             std::thread::sleep(Duration::from_millis(50));

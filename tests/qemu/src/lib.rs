@@ -21,6 +21,6 @@ pub use build::{
     repo_root, test_store,
 };
 pub use check::{fatal_before_any_container, flip_squashfs_byte, in_order};
-pub use error::BootError;
+pub use error::{BootError, retry_on_stall};
 pub use guest::{Guest, Options};
 pub use pcrs::{booted_pcrs, predict};

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use cairn_qemu_tests::{Arch, Format, Guest, Options, build_config_as};
+use cairn_qemu_tests::{Arch, Format, Guest, Options, build_config_as, retry_on_stall};
 
 const SYSTEM: &str = r#"kernel:
   image: cairn/kernel:latest
@@ -35,17 +35,19 @@ fn a_kernel_squashfs_system_boots_from_its_verified_image() {
         .unwrap_or_else(|e| panic!("{e}"));
     let image = built.dir.join("ksq-squashfs.img");
     assert!(image.exists(), "{}", image.display());
-    let mut guest = Guest::boot(&built, &options()).unwrap_or_else(|e| panic!("{e}"));
-    for marker in [
-        "root: /dev/vda (the whole disk)",
-        "root verified",
-        "hello-from-the-squashfs-root",
-        "reboot: Power down",
-    ] {
-        guest
-            .wait_for(marker, Duration::from_secs(240))
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    retry_on_stall("the kernel+squashfs boot", || {
+        let mut guest = Guest::boot(&built, &options())?;
+        for marker in [
+            "root: /dev/vda (the whole disk)",
+            "root verified",
+            "hello-from-the-squashfs-root",
+            "reboot: Power down",
+        ] {
+            guest.wait_for(marker, Duration::from_secs(240))?;
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
 
     // The same system with one byte of its image flipped: refused.
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -65,10 +67,12 @@ fn a_kernel_squashfs_system_boots_from_its_verified_image() {
         dir: dir.path().to_path_buf(),
         ..built.clone()
     };
-    let mut guest = Guest::boot(&broken, &options()).unwrap_or_else(|e| panic!("{e}"));
-    guest
-        .wait_for("reboot: Power down", Duration::from_secs(240))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let guest = retry_on_stall("the tampered kernel+squashfs boot", || {
+        let mut guest = Guest::boot(&broken, &options())?;
+        guest.wait_for("reboot: Power down", Duration::from_secs(240))?;
+        Ok(guest)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     let log = guest.log();
     assert!(log.contains("verity"), "{log}");
     assert!(!log.contains("hello-from-the-squashfs-root"), "{log}");
