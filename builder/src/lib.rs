@@ -21,5 +21,6 @@ pub mod output;
 pub mod pkg;
 pub mod plan;
 pub mod run;
+pub mod size;
 pub mod trust;
 pub mod ui;

@@ -12,42 +12,7 @@ use common::cli::Env;
 use common::host::{partition, tool, word};
 use predicates::prelude::*;
 
-const STUB: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
-
-const SYSTEM: &str = "kernel:
-  image: 127.0.0.1:5999/cairn/kernel:1
-  cmdline: console=ttyS0
-  tar: none
-  stub: 127.0.0.1:5999/cairn/stub:1
-init:
-  - 127.0.0.1:5999/cairn/init:1
-trust:
-  allow_unsigned: [\"127.0.0.1:5999/*\"]
-";
-
-fn system(env: &Env) -> std::path::PathBuf {
-    let stub =
-        std::fs::read(STUB).expect("Debian's systemd-stub (make deps installs systemd-boot-efi)");
-    common::image::file_image(
-        &env.store,
-        "127.0.0.1:5999/cairn/kernel:1",
-        &[("kernel", &stub, 0o644)],
-    );
-    common::image::file_image(
-        &env.store,
-        "127.0.0.1:5999/cairn/stub:1",
-        &[("usr/lib/systemd/boot/efi/linuxx64.efi.stub", &stub, 0o644)],
-    );
-    common::image::file_image(
-        &env.store,
-        "127.0.0.1:5999/cairn/init:1",
-        &[
-            ("sbin/init", b"#!/bin/init", 0o755),
-            ("etc/motd", b"a file of the root filesystem\n", 0o644),
-        ],
-    );
-    env.write("system.yml", SYSTEM)
-}
+use common::uefi::{SYSTEM, system};
 
 #[test]
 fn raw_efi_disk_passes_sgdisk_fsck_unsquashfs_and_veritysetup() {

@@ -206,6 +206,12 @@ pub enum AssembleError {
         path: String,
         message: String,
     },
+    #[error("{location}: data ({mount}): {message}")]
+    Data {
+        location: String,
+        mount: String,
+        message: String,
+    },
     #[error("volumes ({name}): {message}")]
     Volume { name: String, message: String },
     #[error("cannot place {path:?} in the root filesystem")]
@@ -278,8 +284,13 @@ pub fn assemble(plan: &Plan, work: &Path) -> Result<System, AssembleError> {
         let opened = inputs.open("kernel", image)?;
         let board = plan.rpi().map(|r| r.board);
         let files = board.map(rpi::kernel_files).unwrap_or_default();
+        // The data partition is ext4, a module in Debian's kernel.
+        let mut modules: Vec<&str> = board.map_or(&[][..], |b| b.modules()).to_vec();
+        if config.data.is_some() {
+            modules.push("ext4");
+        }
         let extras = kernel::Extras {
-            modules: board.map_or(&[], |b| b.modules()),
+            modules: &modules,
             files: &files,
         };
         kernel = Some(kernel::add(

@@ -85,6 +85,7 @@ pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
             put_bytes(tree, path, text.as_bytes(), 0o644)?;
         }
     }
+    let data = data_mount(config, tree)?;
     let services: Vec<&str> = config
         .services
         .iter()
@@ -96,8 +97,49 @@ pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
         .map(|v| json!({"name": v.name, "readonly": v.readonly.unwrap_or(false)}))
         .collect();
     let default = restart(&Restart::default()).unwrap_or_default();
-    let system = json!({"restart": default, "services": services, "volumes": volumes});
+    let mut system = json!({"restart": default, "services": services, "volumes": volumes});
+    if let Some(mount) = data {
+        system["data"] = json!({ "mount": mount });
+    }
     let mut bytes = serde_json::to_vec_pretty(&system).unwrap_or_default();
     bytes.push(b'\n');
     put_bytes(tree, "etc/cairn/system.json", &bytes, 0o644)
+}
+
+/// The mke2fs the init formats the data partition with on first boot.
+pub const MKE2FS: &str = "usr/sbin/mke2fs";
+
+/// `data.mount`, with its folder made in the root and the formatter checked.
+fn data_mount<'a>(config: &'a Config, tree: &mut Tree) -> Result<Option<&'a str>, AssembleError> {
+    let Some(data) = &config.data else {
+        return Ok(None);
+    };
+    let Some(mount) = data.mount_point() else {
+        return Ok(None);
+    };
+    if tree.get(MKE2FS).is_none() {
+        return Err(AssembleError::Data {
+            location: data.location.to_string(),
+            mount: mount.to_string(),
+            message: format!(
+                "the init formats the data partition with /{MKE2FS}, which no init image holds; \
+                 add cairn/e2fsprogs:latest to `init`"
+            ),
+        });
+    }
+    let dir = mount.trim_start_matches('/');
+    match tree.get(dir).map(|e| &e.kind) {
+        None => put_dir(tree, dir, 0o755)?,
+        Some(Kind::Dir) => {}
+        Some(_) => {
+            return Err(AssembleError::Data {
+                location: data.location.to_string(),
+                mount: mount.to_string(),
+                message: "an image or `files:` puts something other than a folder there; \
+                          mount the data partition elsewhere"
+                    .into(),
+            });
+        }
+    }
+    Ok(Some(mount))
 }

@@ -59,6 +59,17 @@ pub struct BuildArgs {
     /// and cmdline.txt, which pins the root hash) and boot.sig.
     #[arg(long, value_name = "KEY.pem")]
     pub rpi_boot_key: Option<PathBuf>,
+    /// The size of a disk image (raw-efi, qcow2-efi, raw-bios, qcow2-bios),
+    /// e.g. 4G: the ESP and the two root slots take what the content needs
+    /// and the data partition the rest. Without it the disk is as small as
+    /// its content allows, and the init grows the data partition to the end
+    /// of the device it is flashed to.
+    #[arg(long, value_name = "SIZE", value_parser = disk_size)]
+    pub disk_size: Option<u64>,
+}
+
+fn disk_size(text: &str) -> Result<u64, String> {
+    crate::size::parse_size(text).ok_or_else(|| crate::size::SIZE_HELP.to_string())
 }
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
@@ -268,7 +279,14 @@ fn assemble_and_write(
             return Err(e.into());
         }
     };
-    let written = write_outputs(&system, args, dir, name, boot_key)?;
+    let disk = output::slots::DiskSpec {
+        size: args.disk_size,
+        data: plan.config().data.as_ref().map_or_else(
+            || output::slots::DiskSpec::default().data,
+            |d| d.size_bytes(),
+        ),
+    };
+    let written = write_outputs(&system, args, dir, name, boot_key, disk)?;
     Ok((written, system.images))
 }
 
@@ -278,6 +296,7 @@ fn write_outputs(
     dir: &Path,
     name: &str,
     boot_key: Option<&rsa::PrivateKey>,
+    disk: output::slots::DiskSpec,
 ) -> anyhow::Result<Vec<Written>> {
     let request = output::Request {
         rootfs: &system.rootfs,
@@ -295,6 +314,7 @@ fn write_outputs(
         syslinux: system.syslinux.as_ref(),
         rpi: system.rpi.as_ref(),
         rpi_key: boot_key,
+        disk,
     };
     let label = match args.format {
         Format::KernelInitrd => format!("writing kernel+initrd ({})", args.compress.name()),

@@ -245,6 +245,23 @@ impl Checker<'_> {
         }
     }
 
+    fn data(&mut self, d: &super::data::Data) {
+        match &d.mount {
+            None => self.report(
+                &[K("data")],
+                "`data` needs `mount`, the folder the data partition is mounted on (e.g. /var/lib)",
+            ),
+            Some(m) => {
+                if let Some(problem) = super::data::mount_problem(m) {
+                    self.report(&[K("data"), K("mount")], problem);
+                }
+            }
+        }
+        if let Some(problem) = d.size.as_deref().and_then(super::data::size_problem) {
+            self.report(&[K("data"), K("size")], problem);
+        }
+    }
+
     fn trust(&mut self, t: &RawTrust) {
         for (i, k) in t.keys.iter().enumerate() {
             let at = [K("trust"), K("keys"), I(i)];
@@ -351,6 +368,10 @@ pub(crate) fn check_file(
     if let Some(r) = &mut cfg.rpi {
         r.location = c.location(&[K("rpi")]);
         c.rpi(r);
+    }
+    if let Some(d) = &mut cfg.data {
+        d.location = c.location(&[K("data")]);
+        c.data(d);
     }
 }
 

@@ -96,6 +96,15 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
             );
             cur.location = r.location;
         }
+        if let Some(d) = raw.data {
+            let cur = cfg.data.get_or_insert_with(Default::default);
+            for (dst, src) in [(&mut cur.mount, d.mount), (&mut cur.size, d.size)] {
+                if src.is_some() {
+                    *dst = src;
+                }
+            }
+            cur.location = d.location;
+        }
         if let Some(t) = raw.trust {
             let dir = file.parent().unwrap_or(Path::new(""));
             append_trust(&mut cfg.trust, t, dir);

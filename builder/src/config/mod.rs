@@ -25,6 +25,7 @@
 mod access;
 pub mod capability;
 mod check;
+pub mod data;
 mod de;
 mod diag;
 mod image;
@@ -45,6 +46,7 @@ use std::path::{Path, PathBuf};
 use crate::exit::{Classify, ErrorClass};
 
 pub use check::{check_image_pattern, check_image_ref};
+pub use data::Data;
 pub use diag::{Diagnostic, Diagnostics, Location, Pos};
 pub use image::{Device, IdMapping, Image, Interface, Mount, Namespaces, Restart, Runtime};
 pub use resources::{
@@ -72,6 +74,8 @@ pub struct Config {
     pub trust: Trust,
     /// cairn: the Raspberry Pi card settings (`-f rpi`).
     pub rpi: Option<Rpi>,
+    /// cairn: the persistent data partition of disk images.
+    pub data: Option<Data>,
     /// The files merged into this config, in order.
     pub sources: Vec<PathBuf>,
 }

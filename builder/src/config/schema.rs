@@ -1,5 +1,5 @@
 //! The top level of a config file: `kernel`, `init`, the container lists,
-//! `files`, `volumes`, `trust` and `rpi`.
+//! `files`, `volumes`, `trust`, `rpi` and `data`.
 
 use std::path::PathBuf;
 
@@ -22,6 +22,7 @@ pub(crate) struct RawConfig {
     pub volumes: Vec<Volume>,
     pub trust: Option<RawTrust>,
     pub rpi: Option<super::rpi::Rpi>,
+    pub data: Option<super::data::Data>,
 }
 
 /// The kernel image and how to boot it.

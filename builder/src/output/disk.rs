@@ -6,10 +6,11 @@
 //! 2. root A: the root filesystem as squashfs followed by its dm-verity
 //!    hash area, the root hash and the partition's GUID on the UKI's
 //!    command line;
+//! 3. root B, empty, for the next update (UEFI disks; `slots.rs`);
+//! 4. data, empty, formatted and grown by the init on first boot.
 //!
-//! and entries 3 (root B) and 4 (data) left free for A/B updates. Every
-//! GUID and the FAT volume id are derived from the content, so the same
-//! inputs give the same disk. The squashfs and the hash tree are written in
+//! Every GUID and the FAT volume id are derived from the content, so the
+//! same inputs give the same disk. The squashfs and the hash tree are written in
 //! place at the root partition's offset; the UKI, which must carry the root
 //! hash, is built after them; the partition table comes last.
 
@@ -20,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::atomic::{AtomicFile, AtomicImage};
 use super::window::Window;
-use super::{OutputError, Request, Written, bios, bootfs, plan, rootfs, uki};
+use super::{OutputError, Request, Written, bios, bootfs, plan, rootfs, slots, uki};
 use crate::arch::Arch;
 
 const MIB: u64 = 1 << 20;
@@ -191,7 +192,12 @@ pub fn write_disk(
                 + plan.len() as u64
                 + cmdline_room as u64
                 + UKI_SLACK;
-            (Boot::Uefi { plan }, fat::partition_size(uki_estimate, 1))
+            // Room for the UKI of the other slot, which an update writes
+            // beside this one.
+            (
+                Boot::Uefi { plan },
+                fat::partition_size(2 * uki_estimate, 2),
+            )
         }
         Firmware::Bios => {
             let loader = bios::Loader::read(req, "raw-bios")?;
@@ -204,7 +210,7 @@ pub fn write_disk(
     let root_start = boot_start + boot_size;
 
     let root = write_root(req, file, root_start, path, progress)?;
-    let (params, root_size) = (root.params, round_up(root.size, MIB));
+    let params = root.params;
     let root_hash = hex::encode(params.root_hash);
     let root_guid = gpt::guid_from(&[b"cairn root partition", &params.root_hash]);
     let cmdline = format!(
@@ -260,24 +266,20 @@ pub fn write_disk(
         }
     };
 
-    let disk_size = root_start + root_size + MIB;
-    let root_type = match req.arch {
-        Arch::Amd64 => gpt::ROOT_X86_64,
-        Arch::Arm64 => gpt::ROOT_ARM64,
-    };
+    let ab = firmware == Firmware::Uefi;
+    let tail = slots::place(
+        &req.disk,
+        ab,
+        req.arch,
+        root_start,
+        root.size,
+        root_guid,
+        &params.root_hash,
+    )?;
+    let disk_size = tail.disk_size;
     let disk_guid = gpt::guid_from(&[b"cairn disk", &first.unique_guid.0, &params.root_hash]);
-    let parts = [
-        first,
-        gpt::Partition {
-            slot: 2,
-            type_guid: root_type,
-            unique_guid: root_guid,
-            name: "root-a".into(),
-            first_lba: root_start / SECTOR,
-            last_lba: (root_start + root_size) / SECTOR - 1,
-            attrs: 0,
-        },
-    ];
+    let mut parts = vec![first];
+    parts.extend(tail.parts);
     let mut whole = Window::new(file, 0);
     gpt::write_table(&mut whole, disk_guid, disk_size, &parts)
         .map_err(image_err("partition table", path))?;

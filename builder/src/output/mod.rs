@@ -19,6 +19,7 @@ pub mod plan;
 pub mod rootfs;
 pub mod rpi;
 pub mod rpi_sign;
+pub mod slots;
 pub mod uki;
 pub mod walk;
 pub mod window;
@@ -146,6 +147,8 @@ pub struct Request<'a> {
     pub rpi: Option<&'a crate::assemble::rpi::RpiBoot>,
     /// The RSA-2048 key a Pi 4 card's boot.img is signed with (`--rpi-boot-key`).
     pub rpi_key: Option<&'a rsa::PrivateKey>,
+    /// The sizes of a disk image's partitions.
+    pub disk: slots::DiskSpec,
 }
 
 /// One file written.
@@ -194,6 +197,11 @@ pub enum OutputError {
         "no BIOS boot loader for the {format} format; add `cairn/syslinux` to the store (`cairn pkg build pkg/syslinux`) or set `kernel.syslinux`"
     )]
     NoSyslinux { format: &'static str },
+    #[error(
+        "--disk-size {} is too small: the boot partition, the root slots and the smallest data partition need at least {}M",
+        crate::oci::human_bytes(*size), need >> 20
+    )]
+    DiskTooSmall { size: u64, need: u64 },
     #[error("-f rpi needs a board: add `rpi: {{board: rpi3}}` (or rpi4) to the config")]
     NoBoard,
     #[error(
@@ -217,6 +225,7 @@ impl Classify for OutputError {
             | OutputError::NoStub { .. }
             | OutputError::NoSyslinux { .. }
             | OutputError::NoBoard
+            | OutputError::DiskTooSmall { .. }
             | OutputError::StubMissing { .. } => ErrorClass::User,
             OutputError::Image { .. } => ErrorClass::Environment,
             OutputError::Cpio {

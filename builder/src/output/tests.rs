@@ -43,6 +43,7 @@ fn build(dir: &Path, tree: &Tree, kernel: &ContentId, how: Compression) -> Vec<W
         syslinux: None,
         rpi: None,
         rpi_key: None,
+        disk: Default::default(),
     };
     write(&req, Format::KernelInitrd, &|_| {}).expect("write")
 }
@@ -175,6 +176,7 @@ fn without_a_kernel_nothing_is_written_and_the_config_is_blamed() {
         syslinux: None,
         rpi: None,
         rpi_key: None,
+        disk: Default::default(),
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::NoKernel));
@@ -201,6 +203,7 @@ fn a_failed_initrd_leaves_no_temporary_file() {
         syslinux: None,
         rpi: None,
         rpi_key: None,
+        disk: Default::default(),
     };
     let err = write(&req, Format::KernelInitrd, &|_| {}).unwrap_err();
     assert!(matches!(err, OutputError::Mtime { .. }), "{err}");
@@ -223,6 +226,7 @@ fn tar_writes_the_root_filesystem_alone() {
         syslinux: None,
         rpi: None,
         rpi_key: None,
+        disk: Default::default(),
     };
     let written = write(&req, Format::Tar, &|_| {}).unwrap();
     assert_eq!(names(dir.path()), ["sys.tar"]);

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::RunError;
 use super::qemu::DiskFormat;
+use crate::size::parse_size;
 
 /// An extra disk, as parsed from one `--disk`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,25 +69,6 @@ impl std::str::FromStr for ExtraDisk {
     }
 }
 
-/// `512M`, `4G`, `1T`, `65536K` (binary units); a plain number is GiB, as
-/// LinuxKit reads it. At least 1 MiB, rounded up to whole MiB.
-fn parse_size(text: &str) -> Option<u64> {
-    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((at, _)) => text.split_at(at),
-        None => (text, "G"),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return None,
-    };
-    let bytes = n.checked_mul(1 << shift)?;
-    (bytes > 0).then(|| bytes.div_ceil(1 << 20) * (1 << 20))
-}
-
 impl ExtraDisk {
     /// Creates the disk when it is missing and a size was given; a missing
     /// disk without a size is an error. An existing disk is used as it is.
@@ -133,7 +115,7 @@ impl ExtraDisk {
 
 #[cfg(test)]
 mod tests {
-    use super::{DiskFormat, ExtraDisk, parse_size};
+    use super::{DiskFormat, ExtraDisk};
 
     #[test]
     fn disk_specs_take_cairns_and_linuxkits_forms() {
@@ -159,16 +141,6 @@ mod tests {
             let err = spec.parse::<ExtraDisk>().unwrap_err().to_string();
             assert!(err.contains(why), "{spec}: {err}");
         }
-    }
-
-    #[test]
-    fn sizes_are_binary_and_a_bare_number_is_gib() {
-        assert_eq!(parse_size("4G"), Some(4 << 30));
-        assert_eq!(parse_size("64MiB"), Some(64 << 20));
-        assert_eq!(parse_size("100"), Some(100 << 30));
-        assert_eq!(parse_size("1536K"), Some(2 << 20));
-        assert_eq!(parse_size("0"), None);
-        assert_eq!(parse_size("99999999999T"), None);
     }
 
     #[test]

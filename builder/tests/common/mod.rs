@@ -10,3 +10,4 @@ pub mod hostile;
 pub mod image;
 pub mod proxy;
 pub mod registry;
+pub mod uefi;
