@@ -9,7 +9,8 @@
 //! keeps 3 and 4 free for an A/B root and a data partition).
 //!
 //! Reproducible: nothing is random; [`guid_from`] derives GUIDs from content.
-//! Reading a table back (any sector size, CRCs checked) is [`read_table`].
+//! Reading a table back (any sector size, CRCs checked) is [`read_table`];
+//! replacing one in place on a live disk, [`TableSectors::rewrite_steps`].
 
 use std::collections::BTreeSet;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -18,9 +19,12 @@ use std::io::{self, Seek, SeekFrom, Write};
 mod guid;
 #[path = "gpt_read.rs"]
 mod read;
+#[path = "gpt_rewrite.rs"]
+mod rewrite;
 
 pub use guid::{BIOS_BOOT, ESP, Guid, GuidError, LINUX_DATA, ROOT_ARM64, ROOT_X86_64, guid_from};
 pub use read::{Header, MAX_ENTRIES_BYTES, parse_entries, parse_header, read_table};
+pub use rewrite::{Rewrite, TableCopy, TableSectors, last_aligned_lba, resize_protective_mbr};
 
 pub const SECTOR: u64 = 512;
 /// Partition alignment in bytes.
@@ -226,6 +230,28 @@ pub fn write_table(
     disk_bytes: u64,
     parts: &[Partition],
 ) -> Result<(), GptError> {
+    let table = encode_table(disk_guid, disk_bytes, parts)?;
+    let mut at = |lba: u64, what: &'static str, bytes: &[u8]| {
+        disk.seek(SeekFrom::Start(lba * SECTOR))
+            .and_then(|_| disk.write_all(bytes))
+            .map_err(|source| GptError::Io { what, source })
+    };
+    let (p, b) = (&table.primary, &table.backup);
+    at(0, "protective MBR", &table.mbr)?;
+    at(p.header_lba, "primary header", &p.header)?;
+    at(p.array_lba, "primary entry array", &p.array)?;
+    at(b.array_lba, "backup entry array", &b.array)?;
+    at(b.header_lba, "backup header", &b.header)?;
+    Ok(())
+}
+
+/// The sectors [`write_table`] writes, for a caller that writes them in its
+/// own order (see [`TableSectors::rewrite_steps`]).
+pub fn encode_table(
+    disk_guid: Guid,
+    disk_bytes: u64,
+    parts: &[Partition],
+) -> Result<TableSectors, GptError> {
     let sectors = check(disk_bytes, parts)?;
     let array = entry_array(parts)?;
     let array_crc = crc32(&array);
@@ -249,17 +275,21 @@ pub fn write_table(
         h[16..20].copy_from_slice(&crc.to_le_bytes());
         h
     };
-    let mut at = |lba: u64, what: &'static str, bytes: &[u8]| {
-        disk.seek(SeekFrom::Start(lba * SECTOR))
-            .and_then(|_| disk.write_all(bytes))
-            .map_err(|source| GptError::Io { what, source })
-    };
-    at(0, "protective MBR", &protective_mbr(sectors))?;
-    at(1, "primary header", &header(1, last, 2))?;
-    at(2, "primary entry array", &array)?;
-    at(backup_array, "backup entry array", &array)?;
-    at(last, "backup header", &header(last, 1, backup_array))?;
-    Ok(())
+    Ok(TableSectors {
+        mbr: protective_mbr(sectors),
+        primary: TableCopy {
+            header_lba: 1,
+            header: header(1, last, 2),
+            array_lba: 2,
+            array: array.clone(),
+        },
+        backup: TableCopy {
+            header_lba: last,
+            header: header(last, 1, backup_array),
+            array_lba: backup_array,
+            array,
+        },
+    })
 }
 
 /// Checks sizes, slots, names and extents; returns the disk's sector count.

@@ -1,8 +1,9 @@
 //! The boot sequence: from the initramfs move the root to a tmpfs and switch
 //! to it, mount the system filesystems, set the hostname, load modules, bring
-//! up `lo`, run the onboot containers, start containerd and the services, then
-//! supervise until a signal or a request asks to stop. Written against [`Sys`]
-//! only, so the tests run it on the host against a recording fake.
+//! up `lo`, mount the data partition and the volumes, run the onboot
+//! containers, start containerd and the services, then supervise until a
+//! signal or a request asks to stop. Written against [`Sys`] only, so the
+//! tests run it on the host against a recording fake.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::mounts::{MOUNTS, mount_one, share_root};
 use crate::services::{self, oneshot, system, volumes};
 use crate::signals::signal_stop;
 use crate::sys::{Shutdown, Sys};
-use crate::{disk, measure_boot, modules, request, stage1};
+use crate::{data, disk, measure_boot, modules, request, stage1};
 
 /// The hostname when /etc/hostname is missing or unusable.
 pub const DEFAULT_HOSTNAME: &str = "cairn";
@@ -50,6 +51,7 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     share_root(sys);
     resolv_conf(sys);
     let system = system::load(sys);
+    data::mount(sys, system.data.as_ref());
     volumes::mount_all(sys, &system.volumes);
     issue(sys);
     log(sys, "ready");

@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 mod boot;
+mod data;
 mod disk;
 #[cfg(test)]
 mod fake;

@@ -19,6 +19,7 @@ const RANKS: &[(&str, u8)] = &[
     ("disk", 4),
     ("services", 4),
     ("stage1", 5),
+    ("data", 5),
     ("boot", 6),
     ("linux", 7),
 ];

@@ -1,6 +1,7 @@
 //! Finding the root partition of a disk boot: every whole disk's GPT is
 //! read and the partition with the wanted unique GUID is looked up by
-//! number in sysfs, polled until the drivers have probed the disks.
+//! number in sysfs, polled until the drivers have probed the disks. The
+//! sysfs walks and the table read serve the data partition too (`data/`).
 
 use std::io;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use crate::disk::args::RootAt;
 use cairn_boot::mbr::{self, PartUuid};
 
-use crate::disk::gpt_scan::{self, Guid, ScanError};
+use crate::disk::gpt_scan::{self, Guid, ScanError, Table};
 use crate::disk::{DiskError, POLL};
 use crate::log::log;
 use crate::sys::{Console, Files};
@@ -16,9 +17,9 @@ use crate::sys::{Console, Files};
 /// How long the root partition may take to appear (driver probing).
 pub const ROOT_WAIT: Duration = Duration::from_secs(10);
 
-const SYS_BLOCK: &str = "/sys/class/block";
+pub const SYS_BLOCK: &str = "/sys/class/block";
 
-/// The root partition as the kernel knows it.
+/// A partition (the root, the data partition) as the kernel knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partition {
     /// Its name in /sys/class/block and /dev (`vda2`, `nvme0n1p2`).
@@ -108,19 +109,57 @@ fn scan(sys: &mut (impl Files + Console), root: &RootAt) -> (Option<Partition>, 
 }
 
 fn number_on_disk(
-    sys: &mut (impl Files + Console),
+    sys: &mut impl Files,
     disk: &str,
     partuuid: &Guid,
 ) -> Result<Option<u32>, ScanError> {
-    let sector = sys
-        .read_file(&format!("{SYS_BLOCK}/{disk}/queue/logical_block_size"))
+    let table = read_gpt(sys, disk)?;
+    Ok(table
+        .parts
+        .iter()
+        .find(|p| p.unique_guid == *partuuid)
+        .map(|p| p.slot))
+}
+
+/// The GPT of the whole disk `disk` (`vda`), read at its logical sector
+/// size; a torn primary falls back to the backup at the disk's end.
+pub fn read_gpt(sys: &mut impl Files, disk: &str) -> Result<Table, ScanError> {
+    let sector = logical_sector(sys, disk);
+    let disk_sectors = disk_bytes(sys, disk).map(|b| b / sector);
+    let path = format!("/dev/{disk}");
+    let mut read_at = |offset: u64, buf: &mut [u8]| read_exact(sys, &path, offset, buf);
+    gpt_scan::read_table(&mut read_at, sector, disk_sectors)
+}
+
+fn logical_sector(sys: &mut impl Files, disk: &str) -> u64 {
+    sys.read_file(&format!("{SYS_BLOCK}/{disk}/queue/logical_block_size"))
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
         .filter(|s| (512..=4096).contains(s))
-        .unwrap_or(512);
-    let path = format!("/dev/{disk}");
-    let mut read_at = |offset: u64, buf: &mut [u8]| read_exact(sys, &path, offset, buf);
-    gpt_scan::partition_number(&mut read_at, sector, partuuid)
+        .unwrap_or(512)
+}
+
+/// A block device's size in bytes: sysfs counts 512-byte units whatever
+/// the logical sector size.
+pub fn disk_bytes(sys: &mut impl Files, name: &str) -> Option<u64> {
+    sys.read_file(&format!("{SYS_BLOCK}/{name}/size"))
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(512)
+}
+
+/// The whole disk a partition (`vda2`) belongs to: the entry of
+/// /sys/class/block with a child of that name.
+pub fn disk_of(sys: &mut impl Files, partition: &str) -> Option<String> {
+    let disks = sys.list_dir(SYS_BLOCK).ok()?;
+    disks.into_iter().find(|disk| {
+        disk != partition
+            && sys
+                .list_dir(&format!("{SYS_BLOCK}/{disk}"))
+                .is_ok_and(|children| children.iter().any(|c| c == partition))
+    })
 }
 
 fn table_name(root: &RootAt) -> &'static str {
@@ -152,12 +191,7 @@ fn mbr_number(
     .then_some(u32::from(wanted.number)))
 }
 
-fn read_exact(
-    sys: &mut (impl Files + Console),
-    path: &str,
-    offset: u64,
-    buf: &mut [u8],
-) -> io::Result<()> {
+pub fn read_exact(sys: &mut impl Files, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let n = sys.read_at(path, offset + done as u64, &mut buf[done..])?;
@@ -180,7 +214,7 @@ fn whole(sys: &mut (impl Files + Console), disk: &str) -> Option<Partition> {
 
 /// Partition `number` of `disk` as sysfs names it: `vda2`, `nvme0n1p2`,
 /// `mmcblk0p2` (the suffix rules differ, so it is looked up, not built).
-fn partition_named(sys: &mut (impl Files + Console), disk: &str, number: u32) -> Option<Partition> {
+pub fn partition_named(sys: &mut impl Files, disk: &str, number: u32) -> Option<Partition> {
     let base = format!("{SYS_BLOCK}/{disk}");
     for child in sys.list_dir(&base).ok()? {
         let Ok(n) = sys.read_file(&format!("{base}/{child}/partition")) else {

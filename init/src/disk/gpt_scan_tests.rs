@@ -43,7 +43,25 @@ fn find_in(disk: &[u8], sector: u64, wanted: &Guid) -> Result<Option<u32>, ScanE
         buf.copy_from_slice(src);
         Ok(())
     };
-    partition_number(&mut read_at, sector, wanted)
+    let table = read_table(&mut read_at, sector, None)?;
+    Ok(table
+        .parts
+        .iter()
+        .find(|p| p.unique_guid == *wanted)
+        .map(|p| p.slot))
+}
+
+/// The table of a whole disk image, the backup usable when the primary is torn.
+fn table_of(disk: &[u8]) -> Result<Table, ScanError> {
+    let mut read_at = |offset: u64, buf: &mut [u8]| {
+        let start = offset as usize;
+        let src = disk
+            .get(start..start + buf.len())
+            .ok_or(io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    };
+    read_table(&mut read_at, 512, Some((disk.len() / SECTOR) as u64))
 }
 
 const ROOT: &str = "6b1d3e2a-55c1-4f0e-9a57-0d2c3b4a5f61";
@@ -129,4 +147,55 @@ fn sgdisk_finds_the_test_disk_image_valid() {
         .expect("run sgdisk");
     let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("No problems found"), "{text}");
+}
+
+#[test]
+fn a_torn_primary_gpt_falls_back_to_the_backup() {
+    let intact = disk_image(&[(guid(ROOT), 34, 99)], 200);
+    let primary = table_of(&intact).expect("intact");
+    assert_eq!(primary.origin, Origin::Primary);
+    // A torn header, then a torn array: either fails its CRC.
+    for byte in [SECTOR + 40, 2 * SECTOR + 16] {
+        let mut disk = intact.clone();
+        disk[byte] ^= 1;
+        let table = table_of(&disk).expect("the backup");
+        assert_eq!(table.origin, Origin::Backup);
+        assert_eq!(table.header.my_lba, 199);
+        assert_eq!(table.parts, primary.parts);
+        assert_eq!(table.array, primary.array);
+    }
+}
+
+#[test]
+fn a_primary_that_is_not_torn_but_absent_does_not_fall_back() {
+    let mut disk = disk_image(&[(guid(ROOT), 34, 99)], 200);
+    disk[SECTOR..2 * SECTOR].fill(0);
+    let err = table_of(&disk).unwrap_err();
+    assert!(err.to_string().contains("no GPT header"), "{err}");
+}
+
+#[test]
+fn when_both_copies_are_damaged_both_are_named() {
+    let mut disk = disk_image(&[(guid(ROOT), 34, 99)], 200);
+    disk[SECTOR + 40] ^= 1;
+    disk[199 * SECTOR + 40] ^= 1;
+    let err = table_of(&disk).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("the backup GPT at the disk's end is no better"),
+        "{text}"
+    );
+    assert!(matches!(err, ScanError::BothCopies { .. }));
+}
+
+#[test]
+fn a_backup_header_that_names_another_lba_is_not_trusted() {
+    let mut disk = disk_image(&[(guid(ROOT), 34, 99)], 200);
+    disk[SECTOR + 40] ^= 1;
+    // The disk is one sector larger than the table: its last LBA holds no header.
+    disk.extend_from_slice(&[0u8; SECTOR]);
+    assert!(matches!(
+        table_of(&disk).unwrap_err(),
+        ScanError::BothCopies { .. }
+    ));
 }

@@ -65,6 +65,13 @@ pub struct Fake {
     /// The minor number `dm_create` gives, or its error.
     pub dm_minor: u32,
     pub dm_error: Option<Errno>,
+    /// Exit statuses of programs other than runc by path (default 0).
+    pub program_status: HashMap<String, Status>,
+    /// How many `write_at` calls succeed before every later one fails with
+    /// EIO, as if the power went; None: all succeed.
+    pub writes_left: Option<usize>,
+    /// The error `resize_partition` gives.
+    pub blkpg_error: Option<Errno>,
 }
 
 impl Fake {

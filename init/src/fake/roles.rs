@@ -1,7 +1,9 @@
 //! Each role of [`crate::sys::Sys`], recorded and scripted.
 
 use super::*;
-use crate::sys::{Console, Containerd, DeviceMapper, Files, Kernel, Network, Processes, Tpm};
+use crate::sys::{
+    BlockDevices, Console, Containerd, DeviceMapper, Files, Kernel, Network, Processes, Tpm,
+};
 
 impl Console for Fake {
     fn uptime(&self) -> Duration {
@@ -162,6 +164,9 @@ impl Kernel for Fake {
 impl Processes for Fake {
     fn run(&mut self, argv: &[&str]) -> io::Result<Status> {
         self.call(format!("run {}", argv.join(" ")));
+        if let Some(status) = argv.first().and_then(|p| self.program_status.get(*p)) {
+            return Ok(*status);
+        }
         let step = argv.get(1).copied().unwrap_or("");
         let id = argv.last().copied().unwrap_or("");
         if let Some(status) = self.runc_status.get(&format!("{step} {id}")) {
@@ -365,6 +370,44 @@ impl DeviceMapper for Fake {
         match self.dm_error {
             Some(errno) => Err(errno.into()),
             None => Ok(self.dm_minor),
+        }
+    }
+}
+
+impl BlockDevices for Fake {
+    fn write_at(&mut self, path: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.call(format!("pwrite {path} @{offset} {}", bytes.len()));
+        if let Some(left) = self.writes_left.as_mut() {
+            if *left == 0 {
+                return Err(Errno::IO.into());
+            }
+            *left -= 1;
+        }
+        let data = self.blocks.get_mut(path).ok_or(Errno::NOENT)?;
+        let start = usize::try_from(offset).map_err(|_| Errno::INVAL)?;
+        let end = start.checked_add(bytes.len()).ok_or(Errno::INVAL)?;
+        data.get_mut(start..end)
+            .ok_or(Errno::NOSPC)?
+            .copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn fsync(&mut self, path: &str) -> io::Result<()> {
+        self.call(format!("fsync {path}"));
+        Ok(())
+    }
+
+    fn resize_partition(
+        &mut self,
+        disk: &str,
+        number: u32,
+        start: u64,
+        length: u64,
+    ) -> io::Result<()> {
+        self.call(format!("blkpg resize {disk} {number} {start} {length}"));
+        match self.blkpg_error {
+            Some(errno) => Err(errno.into()),
+            None => Ok(()),
         }
     }
 }

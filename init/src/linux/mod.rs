@@ -1,5 +1,6 @@
 //! [`Sys`] on the real kernel, through rustix's raw system calls, signal-hook's
-//! handlers and containerd's API (no `unsafe` in this crate).
+//! handlers and containerd's API (`unsafe` only for the ioctls of `dm.rs`
+//! and `blkpg.rs`).
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -16,6 +17,7 @@ use rustix::process::{Pid, WaitOptions};
 use rustix::system::RebootCommand;
 use rustix::time::ClockId;
 
+mod blkpg;
 mod dm;
 mod log;
 mod net;

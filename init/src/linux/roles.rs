@@ -1,7 +1,9 @@
 //! Each role of [`crate::sys::Sys`] on the real kernel.
 
 use super::*;
-use crate::sys::{Console, Containerd, DeviceMapper, Files, Kernel, Network, Processes, Tpm};
+use crate::sys::{
+    BlockDevices, Console, Containerd, DeviceMapper, Files, Kernel, Network, Processes, Tpm,
+};
 
 impl Console for Linux {
     fn uptime(&self) -> Duration {
@@ -354,5 +356,31 @@ impl Tpm for Linux {
 impl DeviceMapper for Linux {
     fn dm_create(&mut self, name: &str, target: &crate::sys::Target) -> io::Result<u32> {
         crate::linux::dm::create(name, target)
+    }
+}
+
+impl BlockDevices for Linux {
+    fn write_at(&mut self, path: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all_at(bytes, offset)
+    }
+
+    fn fsync(&mut self, path: &str) -> io::Result<()> {
+        // fsync on any descriptor of a block device writes back its whole
+        // page cache and flushes the device's write cache.
+        OpenOptions::new().write(true).open(path)?.sync_all()
+    }
+
+    fn resize_partition(
+        &mut self,
+        disk: &str,
+        number: u32,
+        start: u64,
+        length: u64,
+    ) -> io::Result<()> {
+        blkpg::resize(disk, number, start, length)
     }
 }

@@ -1,5 +1,5 @@
 //! `/etc/cairn/system.json` (docs/rootfs-layout.md): the system-wide restart
-//! policy, the services in config order and the volumes.
+//! policy, the services in config order, the volumes and the data partition.
 
 use serde::Deserialize;
 
@@ -18,6 +18,16 @@ pub struct System {
     /// Mounted before the first container, in this order.
     #[serde(default)]
     pub volumes: Vec<crate::services::volumes::Volume>,
+    /// The persistent data partition; None: nothing is mounted from it.
+    #[serde(default)]
+    pub data: Option<Data>,
+}
+
+/// system.json's `data`: where the disk's data partition is mounted.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+pub struct Data {
+    /// An absolute path that exists in the root image (`/var/lib`).
+    pub mount: String,
 }
 
 /// The file, or the defaults when it is missing or broken (said on the console).

@@ -1,11 +1,12 @@
 //! The system calls PID 1 makes, behind small role traits (console, files,
-//! kernel, processes, containerd, network, TPM, device-mapper) so that the
-//! boot sequence runs unchanged against the kernel (`linux::Linux`) and
-//! against a recording fake in unit tests (`fake::Fake`). [`Sys`] is every
-//! role at once.
+//! kernel, processes, containerd, network, TPM, device-mapper, block
+//! devices) so that the boot sequence runs unchanged against the kernel
+//! (`linux::Linux`) and against a recording fake in unit tests
+//! (`fake::Fake`). [`Sys`] is every role at once.
 
 use rustix::mount::MountFlags;
 
+mod block;
 mod console;
 mod containerd;
 mod device_mapper;
@@ -15,6 +16,7 @@ mod network;
 mod processes;
 mod tpm;
 
+pub use block::BlockDevices;
 pub use console::Console;
 pub use containerd::Containerd;
 pub use device_mapper::{DeviceMapper, Target};
@@ -130,11 +132,12 @@ pub struct NewLink<'a> {
 /// once, for the boot sequence that needs them all. Code that needs one role
 /// names that role instead, and each has its recording fake (`fake/`).
 pub trait Sys:
-    Console + Files + Kernel + Processes + Containerd + Network + Tpm + DeviceMapper
+    Console + Files + Kernel + Processes + Containerd + Network + Tpm + DeviceMapper + BlockDevices
 {
 }
 
-impl<T: Console + Files + Kernel + Processes + Containerd + Network + Tpm + DeviceMapper> Sys
-    for T
+impl<
+    T: Console + Files + Kernel + Processes + Containerd + Network + Tpm + DeviceMapper + BlockDevices,
+> Sys for T
 {
 }
