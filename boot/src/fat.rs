@@ -29,7 +29,7 @@ mod names;
 #[path = "fat_read.rs"]
 mod read;
 
-pub use read::read_file;
+pub use read::{list_files, read_file};
 
 use dir::Tree;
 use geometry::{Geometry, SECTOR};

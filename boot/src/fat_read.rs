@@ -52,6 +52,29 @@ pub fn read_file(part: &mut (impl Read + Seek), path: &str) -> Result<Vec<u8>> {
     }
 }
 
+/// The names of the files (not folders) in the folder at `path` (`""` for
+/// the root), long names where the volume has them, in directory order.
+pub fn list_files(part: &mut (impl Read + Seek), path: &str) -> Result<Vec<String>> {
+    let mut vol = Volume::open(part, path)?;
+    let mut dir = vol.root;
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let walked = parts[..=i].join("/");
+        match vol.lookup(dir, part, &walked)? {
+            Some(e) if e.is_dir => {
+                dir = if e.cluster == 0 { vol.root } else { e.cluster };
+            }
+            _ => return Err(FatError::NotFound { path: walked }),
+        }
+    }
+    Ok(vol
+        .entries(dir, path)?
+        .into_iter()
+        .filter(|(_, _, f)| !f.is_dir)
+        .map(|(long, short, _)| long.unwrap_or(short))
+        .collect())
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Found {
     cluster: u32,
@@ -203,8 +226,23 @@ impl<'r, R: Read + Seek> Volume<'r, R> {
 
     /// The entry named `name` (long or short, without case) in directory `dir`.
     fn lookup(&mut self, dir: u32, name: &str, walked: &str) -> Result<Option<Found>> {
-        let bytes = self.read_chain_upto(dir, MAX_DIR_BYTES, false, walked)?;
         let want = name.to_uppercase();
+        Ok(self
+            .entries(dir, walked)?
+            .into_iter()
+            .find(|(long, short, _)| {
+                short.to_uppercase() == want
+                    || long.as_ref().is_some_and(|l| l.to_uppercase() == want)
+            })
+            .map(|(_, _, found)| found))
+    }
+
+    /// Every entry of directory `dir` but the volume label and deleted
+    /// ones: its long name (when its long entries are whole), its short
+    /// name, and where it is.
+    fn entries(&mut self, dir: u32, walked: &str) -> Result<Vec<(Option<String>, String, Found)>> {
+        let bytes = self.read_chain_upto(dir, MAX_DIR_BYTES, false, walked)?;
+        let mut out = Vec::new();
         let mut long: Vec<u16> = Vec::new();
         // The part number the next long entry must have, and the checksum
         // all of them must share.
@@ -241,20 +279,19 @@ impl<'r, R: Read + Seek> Volume<'r, R> {
             if e[11] & ATTR_VOLUME_ID != 0 {
                 continue;
             }
-            let short = names::short_display(&e[..11], e[12]);
-            let matches = short.to_uppercase() == want
-                || (long_ok && String::from_utf16_lossy(&long).to_uppercase() == want);
-            if matches {
-                let cluster = u32::from(u16::from_le_bytes([e[20], e[21]])) << 16
-                    | u32::from(u16::from_le_bytes([e[26], e[27]]));
-                return Ok(Some(Found {
+            let cluster = u32::from(u16::from_le_bytes([e[20], e[21]])) << 16
+                | u32::from(u16::from_le_bytes([e[26], e[27]]));
+            out.push((
+                long_ok.then(|| String::from_utf16_lossy(&long)),
+                names::short_display(&e[..11], e[12]),
+                Found {
                     cluster,
                     size: u32::from_le_bytes([e[28], e[29], e[30], e[31]]),
                     is_dir: e[11] & ATTR_DIRECTORY != 0,
-                }));
-            }
+                },
+            ));
         }
-        Ok(None)
+        Ok(out)
     }
 }
 

@@ -23,6 +23,10 @@
 //! image. Each event extends the SHA-256 of its data (for images, the
 //! Authenticode digest itself).
 //!
+//! With systemd-boot in front (a disk with root slots), its own image is
+//! measured between the separator and the UKI: it starts the UKI through
+//! LoadImage too, and 252 measures nothing of its own into PCR 4.
+//!
 //! Both assume an unattended boot with no command line passed to the stub
 //! (a passed command line goes to PCR 12, not 11) and no shim.
 
@@ -43,6 +47,11 @@ const UNMEASURED: &str = ".pcrsig";
 pub enum PcrError {
     #[error("cannot predict the PCRs of the UKI: it is not a readable PE image")]
     Uki {
+        #[source]
+        source: PeError,
+    },
+    #[error("cannot predict PCR 4: the boot manager on the ESP is not a readable PE image")]
+    Manager {
         #[source]
         source: PeError,
     },
@@ -72,8 +81,15 @@ pub struct Prediction {
     pub pcr11: PcrValue,
 }
 
-/// Forecasts PCR 4 and PCR 11 for a boot of `uki`.
+/// Forecasts PCR 4 and PCR 11 for a boot of `uki` started by the firmware.
 pub fn predict(uki: &[u8]) -> Result<Prediction> {
+    predict_chain(None, uki)
+}
+
+/// Forecasts PCR 4 and PCR 11 for a boot of `uki`, started by `manager`
+/// (systemd-boot) when given: the firmware measures the manager's image
+/// first, then the UKI that the manager loads through LoadImage.
+pub fn predict_chain(manager: Option<&[u8]>, uki: &[u8]) -> Result<Prediction> {
     let pe = pe::parse(uki).map_err(|source| PcrError::Uki { source })?;
     let (linux, linux_fill) = stub_section(uki, &pe, ".linux").ok_or(PcrError::NoKernel)?;
     if linux_fill != 0 {
@@ -95,12 +111,12 @@ pub fn predict(uki: &[u8]) -> Result<Prediction> {
     let uki_digest = pe::authenticode_sha256(uki).map_err(|source| PcrError::Uki { source })?;
     let kernel_digest =
         pe::authenticode_sha256(linux).map_err(|source| PcrError::Kernel { source })?;
-    let pcr4_events = [
-        sha256(BOOT_OPTION_ACTION.as_bytes()),
-        sha256(&[0; 4]),
-        uki_digest,
-        kernel_digest,
-    ];
+    let mut pcr4_events = vec![sha256(BOOT_OPTION_ACTION.as_bytes()), sha256(&[0; 4])];
+    if let Some(manager) = manager {
+        pcr4_events
+            .push(pe::authenticode_sha256(manager).map_err(|source| PcrError::Manager { source })?);
+    }
+    pcr4_events.extend([uki_digest, kernel_digest]);
 
     Ok(Prediction {
         pcr4: measure::replay(&pcr4_events),

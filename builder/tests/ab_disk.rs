@@ -213,3 +213,73 @@ fn data_needs_a_mount_point_a_size_it_can_read_and_mke2fs_in_the_init() {
     );
     assert!(listing.contains("\"mount\": \"/var/lib\""), "{listing}");
 }
+
+#[test]
+fn the_version_names_the_uki_and_a_bad_one_is_reported_at_its_line() {
+    let env = Env::new();
+    let config = system(&env);
+    let text = std::fs::read_to_string(&config).expect("the config");
+    let versioned = env.write("v.yml", &format!("{text}version: \"2.10\"\n"));
+    let esp_files = |disk: &str| {
+        let esp = env.path("esp.img");
+        common::host::partition(&env.path(disk), 1, &esp);
+        tool(
+            Command::new("mdir")
+                .args(["-/", "-b", "-i"])
+                .arg(&esp)
+                .arg("::/EFI/Linux"),
+        )
+    };
+    env.cairn()
+        .args(["build", "--offline", "--arch", "amd64", "-o", "out"])
+        .arg(&versioned)
+        .assert()
+        .success();
+    assert!(esp_files("out/v-efi.raw").contains("cairn-2.10.efi"));
+    env.cairn()
+        .args([
+            "build",
+            "--offline",
+            "--arch",
+            "amd64",
+            "-o",
+            "out",
+            "--image-version",
+            "3",
+        ])
+        .arg(&versioned)
+        .assert()
+        .success();
+    let listing = esp_files("out/v-efi.raw");
+    assert!(
+        listing.contains("cairn-3.efi") && !listing.contains("2.10"),
+        "{listing}"
+    );
+    env.cairn()
+        .args(["pcr", "predict"])
+        .arg(env.path("out/v-efi.raw"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("entry cairn-3.efi"));
+    env.cairn()
+        .args(["pcr", "predict", "--entry", "cairn-9.efi"])
+        .arg(env.path("out/v-efi.raw"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("it has cairn-3.efi"));
+
+    let bad = env.write("bad.yml", &format!("{text}version: 2.x\n"));
+    env.cairn()
+        .args(["build", "--offline", "--arch", "amd64", "-o", "out"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bad.yml:10:10: version"))
+        .stderr(predicate::str::contains("numbers joined by dots"));
+    env.cairn()
+        .args(["build", "--offline", "-o", "out", "--image-version", "v3"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a version"));
+}

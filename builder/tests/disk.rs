@@ -31,13 +31,64 @@ fn raw_efi_disk_passes_sgdisk_fsck_unsquashfs_and_veritysetup() {
     let esp = env.path("esp.img");
     partition(&disk, 1, &esp);
     tool(Command::new("fsck.fat").arg("-n").arg(&esp));
-    let uki = env.path("uki.efi");
+    // systemd-boot at the boot path picks the UKI from EFI/Linux.
+    let listing = tool(
+        Command::new("mdir")
+            .args(["-/", "-b", "-i"])
+            .arg(&esp)
+            .arg("::/"),
+    );
+    for f in [
+        "::/EFI/BOOT/BOOTX64.EFI",
+        "::/EFI/Linux/cairn-0.efi",
+        "::/loader/loader.conf",
+    ] {
+        assert!(listing.contains(f), "{f} missing:\n{listing}");
+    }
+    let manager = env.path("bootx64.efi");
     tool(
         Command::new("mcopy")
             .args(["-n", "-i"])
             .arg(&esp)
             .arg("::/EFI/BOOT/BOOTX64.EFI")
+            .arg(&manager),
+    );
+    let manager = std::fs::read(&manager).expect("the boot manager");
+    let debian =
+        std::fs::read("/usr/lib/systemd/boot/efi/systemd-bootx64.efi").expect("systemd-boot");
+    assert!(manager == debian, "BOOTX64.EFI is Debian's systemd-boot");
+    let conf = env.path("loader.conf");
+    tool(
+        Command::new("mcopy")
+            .args(["-n", "-i"])
+            .arg(&esp)
+            .arg("::/loader/loader.conf")
+            .arg(&conf),
+    );
+    let conf = std::fs::read_to_string(&conf).expect("loader.conf");
+    assert!(
+        conf.contains("timeout 0") && conf.contains("editor no"),
+        "{conf}"
+    );
+    let uki = env.path("uki.efi");
+    tool(
+        Command::new("mcopy")
+            .args(["-n", "-i"])
+            .arg(&esp)
+            .arg("::/EFI/Linux/cairn-0.efi")
             .arg(&uki),
+    );
+    let osrel = env.path("osrel");
+    tool(
+        Command::new("objcopy")
+            .args(["-O", "binary", "--only-section=.osrel"])
+            .arg(&uki)
+            .arg(&osrel),
+    );
+    let osrel = std::fs::read_to_string(&osrel).expect("os-release");
+    assert!(
+        osrel.contains("IMAGE_VERSION=0\n") && osrel.contains("IMAGE_ID=system\n"),
+        "{osrel}"
     );
     let sections = tool(Command::new("objdump").arg("-h").arg(&uki));
     for s in [".osrel", ".cmdline", ".initrd", ".cairn", ".linux"] {

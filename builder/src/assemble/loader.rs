@@ -11,6 +11,22 @@ use crate::fstree::{ContentId, Contents, Kind, Tree};
 
 /// The image used when `kernel.stub` is not set.
 pub const DEFAULT_STUB: &str = "cairn/systemd-stub:latest";
+/// Where Debian's package puts systemd-boot for `arch`.
+pub fn boot_manager_path(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Amd64 => "usr/lib/systemd/boot/efi/systemd-bootx64.efi",
+        Arch::Arm64 => "usr/lib/systemd/boot/efi/systemd-bootaa64.efi",
+    }
+}
+
+/// The UEFI stub and the boot manager, kept in the tree's contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stub {
+    pub stub: ContentId,
+    /// systemd-boot, which a disk's ESP boots first to pick a slot.
+    pub boot_manager: ContentId,
+}
+
 /// The image used when `kernel.syslinux` is not set.
 pub const DEFAULT_SYSLINUX: &str = "cairn/syslinux:latest";
 
@@ -38,27 +54,28 @@ pub struct Syslinux {
     pub ldlinux: ContentId,
 }
 
-/// The stub of `image` for the target architecture.
+/// The stub and boot manager of `image` for the target architecture.
 pub(super) fn add_stub(
     inputs: &Inputs,
     image: &str,
     tree: &Tree,
     used: &mut Vec<UsedImage>,
-) -> Result<ContentId, AssembleError> {
+) -> Result<Stub, AssembleError> {
     let hint = format!(
-        "`kernel.stub` must name an image with Debian's systemd-boot-efi stub for {}",
+        "`kernel.stub` must name an image with Debian's systemd-boot-efi files (the stub and \
+         systemd-boot) for {}",
         inputs.arch.oci_name()
     );
-    let [stub] = copy_out(
+    let [stub, boot_manager] = copy_out(
         inputs,
         "kernel.stub",
         image,
-        [stub_path(inputs.arch)],
+        [stub_path(inputs.arch), boot_manager_path(inputs.arch)],
         &hint,
         tree,
         used,
     )?;
-    Ok(stub)
+    Ok(Stub { stub, boot_manager })
 }
 
 /// The BIOS loader of `image`; BIOS is x86 only.

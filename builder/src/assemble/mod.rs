@@ -73,8 +73,8 @@ struct Opened {
 pub struct System {
     pub rootfs: Tree,
     pub kernel: Option<KernelParts>,
-    /// The UEFI stub, kept beside the tree like the kernel.
-    pub stub: Option<ContentId>,
+    /// The UEFI stub and systemd-boot, kept beside the tree like the kernel.
+    pub stub: Option<loader::Stub>,
     /// The BIOS loader, kept beside the tree like the kernel.
     pub syslinux: Option<loader::Syslinux>,
     /// A Raspberry Pi card's firmware and device trees.
@@ -288,6 +288,12 @@ pub fn assemble(plan: &Plan, work: &Path) -> Result<System, AssembleError> {
         let mut modules: Vec<&str> = board.map_or(&[][..], |b| b.modules()).to_vec();
         if config.data.is_some() {
             modules.push("ext4");
+        }
+        // A UEFI system reads systemd-boot's variables (efivarfs) and, to
+        // bless a new slot, renames its UKI on the ESP (vfat, with the
+        // kernel's default code page and character set).
+        if plan.stub().is_some() {
+            modules.extend(["efivarfs", "vfat", "nls_cp437", "nls_ascii"]);
         }
         let extras = kernel::Extras {
             modules: &modules,

@@ -66,6 +66,22 @@ pub struct BuildArgs {
     /// of the device it is flashed to.
     #[arg(long, value_name = "SIZE", value_parser = disk_size)]
     pub disk_size: Option<u64>,
+    /// This system's version, overriding the config's `version:`: numbers
+    /// joined by dots (3, 2026.12.7). A disk's UKI is EFI/Linux/cairn-VERSION.efi
+    /// and systemd-boot starts the newest version that has not failed; an
+    /// update must be newer than the running system.
+    #[arg(long, value_name = "VERSION", value_parser = image_version)]
+    pub image_version: Option<String>,
+}
+
+/// The version when neither the config nor `--version` gives one.
+pub const DEFAULT_VERSION: &str = "0";
+
+fn image_version(text: &str) -> Result<String, String> {
+    match config::version_problem(text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_string()),
+    }
 }
 
 fn disk_size(text: &str) -> Result<u64, String> {
@@ -286,7 +302,10 @@ fn assemble_and_write(
             |d| d.size_bytes(),
         ),
     };
-    let written = write_outputs(&system, args, dir, name, boot_key, disk)?;
+    let version = (args.image_version.clone())
+        .or_else(|| plan.config().version.clone())
+        .unwrap_or_else(|| DEFAULT_VERSION.to_string());
+    let written = write_outputs(&system, args, dir, name, boot_key, disk, &version)?;
     Ok((written, system.images))
 }
 
@@ -297,6 +316,7 @@ fn write_outputs(
     name: &str,
     boot_key: Option<&rsa::PrivateKey>,
     disk: output::slots::DiskSpec,
+    version: &str,
 ) -> anyhow::Result<Vec<Written>> {
     let request = output::Request {
         rootfs: &system.rootfs,
@@ -310,7 +330,9 @@ fn write_outputs(
         mtime: super::source_date_epoch()?,
         compression: args.compress,
         arch: target_arch(args)?,
-        stub: system.stub.as_ref(),
+        stub: system.stub.as_ref().map(|s| &s.stub),
+        boot_manager: system.stub.as_ref().map(|s| &s.boot_manager),
+        version,
         syslinux: system.syslinux.as_ref(),
         rpi: system.rpi.as_ref(),
         rpi_key: boot_key,

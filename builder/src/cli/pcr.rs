@@ -35,6 +35,11 @@ pub struct PredictArgs {
     /// Print JSON: {"4": "<hex>", "11": "<hex>", "15": "<hex>"}.
     #[arg(long)]
     pub json: bool,
+    /// On a disk with root slots, predict for this UKI of the ESP's
+    /// EFI/Linux (e.g. cairn-2+3.efi) instead of the one systemd-boot
+    /// starts by default.
+    #[arg(long, value_name = "FILE")]
+    pub entry: Option<String>,
 }
 
 pub fn run(global: &GlobalArgs, cmd: PcrCommand) -> anyhow::Result<()> {
@@ -48,10 +53,42 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
     if let Some(plan) = inspect::card_plan(&args.image)? {
         return predict_card(&args, &plan);
     }
-    let image = inspect::uki_of(&args.image)?;
-    let p = pcr::predict(&image)
+    let chain = inspect::chain_of(&args.image)?;
+    let entry = match &args.entry {
+        None => &chain.entries[0],
+        Some(want) => chain
+            .entries
+            .iter()
+            .find(|e| &e.name == want)
+            .ok_or_else(|| {
+                crate::exit::CliError::user(format!(
+                    "--entry {want}: {} has no such UKI; it has {}",
+                    args.image.display(),
+                    chain
+                        .entries
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+    };
+    let image = &entry.uki;
+    let p = pcr::predict_chain(chain.manager.as_deref(), image)
         .with_context(|| format!("{} holds a UKI cairn cannot read", args.image.display()))?;
-    let plan = uki::read_section(&image, ".cairn")
+    if !args.json && chain.manager.is_some() {
+        println!(
+            "entry {} (of {}), started by systemd-boot",
+            entry.name,
+            chain
+                .entries
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let plan = uki::read_section(image, ".cairn")
         .with_context(|| format!("{} holds a UKI cairn cannot read", args.image.display()))?
         .map(|bytes| String::from_utf8_lossy(bytes).into_owned());
     let pcr15 = plan.as_deref().map(measure::predict);
@@ -65,7 +102,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
     }
     println!("PCR  SHA-256                                                           COVERS");
     println!(
-        "4    {}  the UKI and the kernel it starts (firmware)",
+        "4    {}  the boot manager, the UKI and the kernel it starts (firmware)",
         hex::encode(p.pcr4)
     );
     println!(

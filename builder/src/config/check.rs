@@ -369,6 +369,9 @@ pub(crate) fn check_file(
         r.location = c.location(&[K("rpi")]);
         c.rpi(r);
     }
+    if let Some(problem) = cfg.version.as_deref().and_then(version_problem) {
+        c.report(&[K("version")], problem);
+    }
     if let Some(d) = &mut cfg.data {
         d.location = c.location(&[K("data")]);
         c.data(d);
@@ -377,6 +380,22 @@ pub(crate) fn check_file(
 
 fn k_location(c: &Checker<'_>, k: &mut super::schema::Kernel) {
     k.location = c.location(&[K("kernel")]);
+}
+
+/// Why `text` cannot be a system version, if it cannot: numbers joined by
+/// dots (`3`, `2.10`, `2026.12.7`), which updates compare number by number.
+pub fn version_problem(text: &str) -> Option<String> {
+    let ok = !text.is_empty()
+        && text.len() <= 32
+        && text
+            .split('.')
+            .all(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()));
+    (!ok).then(|| {
+        format!(
+            "{text:?} is not a version; write numbers joined by dots, such as 3 or 2026.12.7 \
+             (each at most 9 digits, 32 characters in all)"
+        )
+    })
 }
 
 /// Why `pattern` cannot be a trust pattern over image names, if it cannot.

@@ -96,6 +96,9 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
             );
             cur.location = r.location;
         }
+        if raw.version.is_some() {
+            cfg.version = raw.version;
+        }
         if let Some(d) = raw.data {
             let cur = cfg.data.get_or_insert_with(Default::default);
             for (dst, src) in [(&mut cur.mount, d.mount), (&mut cur.size, d.size)] {

@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 
 use crate::exit::{Classify, ErrorClass};
 
-pub use check::{check_image_pattern, check_image_ref};
+pub use check::{check_image_pattern, check_image_ref, version_problem};
 pub use data::Data;
 pub use diag::{Diagnostic, Diagnostics, Location, Pos};
 pub use image::{Device, IdMapping, Image, Interface, Mount, Namespaces, Restart, Runtime};
@@ -76,6 +76,8 @@ pub struct Config {
     pub rpi: Option<Rpi>,
     /// cairn: the persistent data partition of disk images.
     pub data: Option<Data>,
+    /// cairn: this system's version, compared by updates (`1`, `2.3`).
+    pub version: Option<String>,
     /// The files merged into this config, in order.
     pub sources: Vec<PathBuf>,
 }

@@ -23,6 +23,8 @@ pub(crate) struct RawConfig {
     pub trust: Option<RawTrust>,
     pub rpi: Option<super::rpi::Rpi>,
     pub data: Option<super::data::Data>,
+    #[serde(deserialize_with = "opt_text")]
+    pub version: Option<String>,
 }
 
 /// The kernel image and how to boot it.

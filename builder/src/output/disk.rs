@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::atomic::{AtomicFile, AtomicImage};
 use super::window::Window;
-use super::{OutputError, Request, Written, bios, bootfs, plan, rootfs, slots, uki};
+use super::{OutputError, Request, Written, bios, bootfs, esp, plan, rootfs, slots, uki};
 use crate::arch::Arch;
 
 const MIB: u64 = 1 << 20;
@@ -81,32 +81,6 @@ fn tree_salt(tree: &crate::fstree::Tree) -> [u8; 32] {
         }
     }
     h.finalize().into()
-}
-
-/// Writes at `offset` of `file` an EFI system partition of `size` bytes
-/// holding `uki` where firmware boots it without a boot entry; its volume
-/// id comes from the UKI's digest, so rebuilds match.
-pub fn write_esp(
-    file: &File,
-    offset: u64,
-    size: u64,
-    arch: Arch,
-    uki: &[u8],
-    path: &std::path::Path,
-) -> Result<(), OutputError> {
-    let hash: [u8; 32] = Sha256::digest(uki).into();
-    let mut data: &[u8] = uki;
-    let mut files = [fat::File {
-        path: boot_file(arch),
-        size: uki.len() as u64,
-        data: &mut data,
-    }];
-    let opts = fat::Options {
-        volume_id: u32::from_le_bytes([hash[0], hash[1], hash[2], hash[3]]),
-        label: *b"ESP        ",
-    };
-    fat::write(&mut Window::new(file, offset), size, &opts, &mut files)
-        .map_err(image_err("EFI system partition", path))
 }
 
 /// A root image written: the squashfs, then its dm-verity hash area.
@@ -185,6 +159,9 @@ pub fn write_disk(
     let (boot, boot_bytes) = match firmware {
         Firmware::Uefi => {
             let stub = req.stub.ok_or(OutputError::NoStub { format: "raw-efi" })?;
+            let manager = req
+                .boot_manager
+                .ok_or(OutputError::NoStub { format: "raw-efi" })?;
             let plan = plan::plan_text(req.rootfs)?;
             let uki_estimate = stub.size
                 + kernel.image.size
@@ -194,10 +171,8 @@ pub fn write_disk(
                 + UKI_SLACK;
             // Room for the UKI of the other slot, which an update writes
             // beside this one.
-            (
-                Boot::Uefi { plan },
-                fat::partition_size(2 * uki_estimate, 2),
-            )
+            let bytes = 2 * uki_estimate + esp::manager_bytes(manager.size);
+            (Boot::Uefi { plan }, fat::partition_size(bytes, 4))
         }
         Firmware::Bios => {
             let loader = bios::Loader::read(req, "raw-bios")?;
@@ -231,7 +206,20 @@ pub fn write_disk(
                 &[(".cairn", plan.as_bytes())],
             )?;
             let uki_hash: [u8; 32] = Sha256::digest(&image).into();
-            write_esp(file, boot_start, boot_size, req.arch, &image, path)?;
+            let manager = req
+                .boot_manager
+                .ok_or(OutputError::NoStub { format: "raw-efi" })?;
+            let manager = super::read_content(req, manager, "boot manager")?;
+            esp::write_slots(
+                file,
+                boot_start,
+                boot_size,
+                req.arch,
+                &manager,
+                &image,
+                req.version,
+                path,
+            )?;
             let part = gpt::Partition {
                 slot: 1,
                 type_guid: gpt::ESP,

@@ -12,6 +12,7 @@ use cairn_boot::fat;
 use cairn_boot::gpt::{self, GptError};
 
 use super::disk::BOOT_FILES;
+use super::esp;
 use super::window::Window;
 use crate::exit::{Classify, ErrorClass};
 
@@ -69,8 +70,34 @@ impl Classify for InspectError {
     }
 }
 
-/// The UKI `path` is or holds.
+/// What a UEFI image boots: systemd-boot and the UKIs it can pick on a
+/// disk with root slots, or the one UKI of a UKI file or an ISO.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// systemd-boot, when the ESP starts it before the UKI.
+    pub manager: Option<Vec<u8>>,
+    /// The UKIs, the one that boots by default first.
+    pub entries: Vec<Entry>,
+}
+
+/// One UKI and its file name on the ESP.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub uki: Vec<u8>,
+}
+
+/// The most UKIs read from one ESP (two slots, and room for strays).
+const MAX_ENTRIES: usize = 8;
+
+/// The UKI `path` is or holds that boots by default.
 pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
+    let mut chain = chain_of(path)?;
+    Ok(chain.entries.swap_remove(0).uki)
+}
+
+/// The boot chain `path` is or holds.
+pub fn chain_of(path: &Path) -> Result<Chain, InspectError> {
     let read = |source| InspectError::Read {
         path: path.to_path_buf(),
         source,
@@ -82,7 +109,13 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
         let mut bytes = Vec::new();
         file.seek(SeekFrom::Start(0)).map_err(read)?;
         file.read_to_end(&mut bytes).map_err(read)?;
-        return Ok(bytes);
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        return Ok(Chain {
+            manager: None,
+            entries: vec![Entry { name, uki: bytes }],
+        });
     }
     let gpt_esp = esp(&mut file).map_err(|source| match source {
         GptError::Read { source, .. } => read(source),
@@ -91,20 +124,15 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
             source,
         },
     })?;
+    let bios = || InspectError::BiosImage {
+        path: path.to_path_buf(),
+    };
     let (start, _) = match gpt_esp {
         Boot::Esp(found) => found,
-        Boot::Bios => {
-            return Err(InspectError::BiosImage {
-                path: path.to_path_buf(),
-            });
-        }
+        Boot::Bios => return Err(bios()),
         Boot::Neither => match mbr_boot(&mut file).map_err(read)? {
             Boot::Esp(found) => found,
-            Boot::Bios => {
-                return Err(InspectError::BiosImage {
-                    path: path.to_path_buf(),
-                });
-            }
+            Boot::Bios => return Err(bios()),
             Boot::Neither => {
                 return Err(InspectError::NotAnImage {
                     path: path.to_path_buf(),
@@ -115,7 +143,7 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
     let mut last = None;
     for name in BOOT_FILES {
         match fat::read_file(&mut Window::new(&file, start), name) {
-            Ok(bytes) => return Ok(bytes),
+            Ok(bytes) => return esp_chain(&file, start, name, bytes, path),
             Err(e) => last = Some(e),
         }
     }
@@ -125,6 +153,49 @@ pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
             Some(e) => Box::new(e),
             None => "no boot file names to try".into(),
         },
+    })
+}
+
+/// The chain of an ESP whose boot file `boot` holds `bytes`: systemd-boot
+/// and the UKIs in `EFI/Linux/` when it has any, else the boot file is the
+/// UKI.
+fn esp_chain(
+    file: &File,
+    start: u64,
+    boot: &str,
+    bytes: Vec<u8>,
+    path: &Path,
+) -> Result<Chain, InspectError> {
+    let names = fat::list_files(&mut Window::new(file, start), esp::UKI_DIR).unwrap_or_default();
+    let mut names: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".efi"))
+        .collect();
+    if names.is_empty() {
+        return Ok(Chain {
+            manager: None,
+            entries: vec![Entry {
+                name: boot.to_string(),
+                uki: bytes,
+            }],
+        });
+    }
+    esp::boot_order(&mut names);
+    let mut entries = Vec::new();
+    for name in names.into_iter().take(MAX_ENTRIES) {
+        let uki = fat::read_file(
+            &mut Window::new(file, start),
+            &format!("{}/{name}", esp::UKI_DIR),
+        )
+        .map_err(|source| InspectError::NoUki {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        entries.push(Entry { name, uki });
+    }
+    Ok(Chain {
+        manager: Some(bytes),
+        entries,
     })
 }
 

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::atomic::AtomicImage;
 use super::bios::{self, Loader, Placement};
-use super::disk::write_esp;
+use super::esp;
 use super::{OutputError, Request, Written, compress, initrd, uki};
 
 pub fn write_efi(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Written, OutputError> {
@@ -45,7 +45,7 @@ pub fn write_efi(req: &Request, progress: &(dyn Fn(u64) + Sync)) -> Result<Writt
     };
     iso9660::write(&mut out.file(), &layout, &meta, &system).map_err(fail("ISO 9660 volume"))?;
     let esp = &layout.files[0];
-    write_esp(out.file(), esp.offset, esp.size, req.arch, &image, &path)?;
+    esp::write_single(out.file(), esp.offset, esp.size, req.arch, &image, &path)?;
     out.commit(layout.size)
 }
 

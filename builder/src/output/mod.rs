@@ -11,6 +11,7 @@ pub mod bios;
 pub mod bootfs;
 pub mod compress;
 pub mod disk;
+pub mod esp;
 pub mod initrd;
 pub mod inspect;
 pub mod iso;
@@ -141,6 +142,11 @@ pub struct Request<'a> {
     pub arch: crate::arch::Arch,
     /// The UEFI stub (a content of the tree's store) for UKI-based formats.
     pub stub: Option<&'a ContentId>,
+    /// systemd-boot, which a UEFI disk's ESP starts to pick a root slot.
+    pub boot_manager: Option<&'a ContentId>,
+    /// This system's version (`version:`, `--version`): the UKI's
+    /// IMAGE_VERSION and its file name on a disk's ESP.
+    pub version: &'a str,
     /// The BIOS loader for the `-bios` formats.
     pub syslinux: Option<&'a crate::assemble::loader::Syslinux>,
     /// The firmware and device trees of a Raspberry Pi card.

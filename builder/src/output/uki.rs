@@ -23,10 +23,13 @@ fn parts<'a>(
     ))
 }
 
-/// The `.osrel` section: who this system is.
-pub fn os_release(name: &str) -> String {
+/// The `.osrel` section: who this system is. systemd-boot sorts UKIs by
+/// IMAGE_ID, then IMAGE_VERSION (newest first), so the version decides
+/// which slot boots.
+pub fn os_release(name: &str, version: &str) -> String {
     format!(
-        "ID=cairn\nNAME=cairn\nPRETTY_NAME=\"cairn ({name})\"\nVERSION_ID={}\nIMAGE_ID={name}\n",
+        "ID=cairn\nNAME=cairn\nPRETTY_NAME=\"cairn ({name} {version})\"\nVERSION_ID={}\n\
+         IMAGE_ID={name}\nIMAGE_VERSION={version}\n",
         env!("CARGO_PKG_VERSION")
     )
 }
@@ -40,7 +43,7 @@ pub fn build(
     extra: &[(&str, &[u8])],
 ) -> Result<Vec<u8>, OutputError> {
     let (stub, linux, kernel) = parts(req, format)?;
-    let osrel = os_release(req.name);
+    let osrel = os_release(req.name, req.version);
     let sections = Sections {
         osrel: osrel.as_bytes(),
         cmdline: cmdline.as_bytes(),

@@ -5,6 +5,7 @@
 use super::cli::Env;
 
 const STUB: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+const BOOT_MANAGER: &str = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi";
 
 pub const SYSTEM: &str = "kernel:
   image: 127.0.0.1:5999/cairn/kernel:1
@@ -20,6 +21,7 @@ trust:
 pub fn system(env: &Env) -> std::path::PathBuf {
     let stub =
         std::fs::read(STUB).expect("Debian's systemd-stub (make deps installs systemd-boot-efi)");
+    let manager = std::fs::read(BOOT_MANAGER).expect("Debian's systemd-boot (systemd-boot-efi)");
     super::image::file_image(
         &env.store,
         "127.0.0.1:5999/cairn/kernel:1",
@@ -28,7 +30,14 @@ pub fn system(env: &Env) -> std::path::PathBuf {
     super::image::file_image(
         &env.store,
         "127.0.0.1:5999/cairn/stub:1",
-        &[("usr/lib/systemd/boot/efi/linuxx64.efi.stub", &stub, 0o644)],
+        &[
+            ("usr/lib/systemd/boot/efi/linuxx64.efi.stub", &stub, 0o644),
+            (
+                "usr/lib/systemd/boot/efi/systemd-bootx64.efi",
+                &manager,
+                0o644,
+            ),
+        ],
     );
     super::image::file_image(
         &env.store,
