@@ -1,7 +1,8 @@
 //! The boot sequence: from the initramfs move the root to a tmpfs and switch
 //! to it, mount the system filesystems, set the hostname, load modules, bring
 //! up `lo`, mount the data partition and the volumes, run the onboot
-//! containers, start containerd and the services, then supervise until a
+//! containers, start containerd and the services, then supervise (and mark
+//! a boot the loader counts good once the services stayed up) until a
 //! signal or a request asks to stop. Written against [`Sys`] only, so the
 //! tests run it on the host against a recording fake.
 
@@ -13,7 +14,7 @@ use crate::mounts::{MOUNTS, mount_one, share_root};
 use crate::services::{self, oneshot, system, volumes};
 use crate::signals::signal_stop;
 use crate::sys::{Shutdown, Sys};
-use crate::{data, disk, measure_boot, modules, request, stage1};
+use crate::{bless, data, disk, measure_boot, modules, request, stage1};
 
 /// The hostname when /etc/hostname is missing or unusable.
 pub const DEFAULT_HOSTNAME: &str = "cairn";
@@ -41,6 +42,7 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
         return fatal_stop(sys, &fatal);
     }
     modules::load_modules(sys);
+    bless::mount_efivars(sys);
     stage1::loopback(sys);
     if let Err(e) = sys.mkdir(request::DIR) {
         log(
@@ -60,7 +62,8 @@ pub fn run(sys: &mut impl Sys) -> Shutdown {
     if how.is_none() {
         services.start_all(sys);
         measure_boot::ready(sys);
-        how = Some(supervise(sys, &mut services));
+        let mut blessing = bless::Blessing::start(sys, system.good_after());
+        how = Some(supervise(sys, &mut services, &mut blessing));
     }
     let how = how.unwrap_or(Shutdown::PowerOff);
     log(sys, &format!("{} requested", how.noun()));
@@ -147,9 +150,14 @@ pub fn hostname(file: Option<&str>) -> String {
     if usable { line } else { DEFAULT_HOSTNAME }.to_string()
 }
 
-/// Reaps zombies, restarts services and watches for requests until a signal
-/// or a request asks the system to stop.
-pub fn supervise(sys: &mut impl Sys, services: &mut services::Services) -> Shutdown {
+/// Reaps zombies, restarts services, watches for requests and blesses the
+/// boot once the services stayed up, until a signal or a request asks the
+/// system to stop.
+pub fn supervise(
+    sys: &mut impl Sys,
+    services: &mut services::Services,
+    blessing: &mut bless::Blessing,
+) -> Shutdown {
     loop {
         if let Some(how) = services.pending.take() {
             return how;
@@ -167,6 +175,7 @@ pub fn supervise(sys: &mut impl Sys, services: &mut services::Services) -> Shutd
             return how;
         }
         services.tick(sys);
+        blessing.check(sys, services.all_up_since());
     }
 }
 

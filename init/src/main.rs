@@ -6,6 +6,7 @@
 //! A fatal error is printed and the system powers off.
 #![deny(unsafe_code)]
 
+mod bless;
 mod boot;
 mod data;
 mod disk;

@@ -20,6 +20,7 @@ const RANKS: &[(&str, u8)] = &[
     ("services", 4),
     ("stage1", 5),
     ("data", 5),
+    ("bless", 5),
     ("boot", 6),
     ("linux", 7),
 ];

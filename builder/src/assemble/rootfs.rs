@@ -101,6 +101,11 @@ pub fn finish(config: &Config, tree: &mut Tree) -> Result<(), AssembleError> {
     if let Some(mount) = data {
         system["data"] = json!({ "mount": mount });
     }
+    let good_after = config.update.as_ref().map_or(
+        crate::config::update::DEFAULT_GOOD_AFTER,
+        crate::config::update::Update::good_after_secs,
+    );
+    system["good_after_secs"] = json!(good_after);
     let mut bytes = serde_json::to_vec_pretty(&system).unwrap_or_default();
     bytes.push(b'\n');
     put_bytes(tree, "etc/cairn/system.json", &bytes, 0o644)

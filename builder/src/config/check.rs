@@ -372,6 +372,12 @@ pub(crate) fn check_file(
     if let Some(problem) = cfg.version.as_deref().and_then(version_problem) {
         c.report(&[K("version")], problem);
     }
+    if let Some(u) = &mut cfg.update {
+        u.location = c.location(&[K("update")]);
+        if let Some(problem) = u.good_after.and_then(super::update::good_after_problem) {
+            c.report(&[K("update"), K("good_after")], problem);
+        }
+    }
     if let Some(d) = &mut cfg.data {
         d.location = c.location(&[K("data")]);
         c.data(d);

@@ -96,6 +96,13 @@ pub(crate) fn merge(parts: Vec<Part<'_>>, diags: &mut Diagnostics) -> Config {
             );
             cur.location = r.location;
         }
+        if let Some(u) = raw.update {
+            let cur = cfg.update.get_or_insert_with(Default::default);
+            if u.good_after.is_some() {
+                cur.good_after = u.good_after;
+            }
+            cur.location = u.location;
+        }
         if raw.version.is_some() {
             cfg.version = raw.version;
         }

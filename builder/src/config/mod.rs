@@ -38,6 +38,7 @@ mod resources;
 pub mod rpi;
 mod scalar;
 mod schema;
+pub mod update;
 mod yaml;
 
 use std::io::Read;
@@ -76,6 +77,8 @@ pub struct Config {
     pub rpi: Option<Rpi>,
     /// cairn: the persistent data partition of disk images.
     pub data: Option<Data>,
+    /// cairn: how a device takes updates.
+    pub update: Option<update::Update>,
     /// cairn: this system's version, compared by updates (`1`, `2.3`).
     pub version: Option<String>,
     /// The files merged into this config, in order.

@@ -23,6 +23,7 @@ pub(crate) struct RawConfig {
     pub trust: Option<RawTrust>,
     pub rpi: Option<super::rpi::Rpi>,
     pub data: Option<super::data::Data>,
+    pub update: Option<super::update::Update>,
     #[serde(deserialize_with = "opt_text")]
     pub version: Option<String>,
 }

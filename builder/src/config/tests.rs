@@ -392,7 +392,12 @@ mod coverage {
             .into_iter()
             // cairn additions cannot appear in LinuxKit configs.
             .filter(|p| !p.starts_with("trust.keys") && p != "trust.allow_unsigned")
-            .filter(|p| !p.starts_with("rpi") && !p.starts_with("data") && p != "version")
+            .filter(|p| {
+                !p.starts_with("rpi")
+                    && !p.starts_with("data")
+                    && !p.starts_with("update")
+                    && p != "version"
+            })
             .filter(|p| !["kernel.modules", "kernel.stub", "kernel.syslinux"].contains(&p.as_str()))
             .filter(|p| !p.starts_with("image[].restart"))
             .filter(|p| !used.contains(p))

@@ -17,8 +17,9 @@ use rustix::mount::MountFlags;
 mod grow;
 
 use crate::disk::DM_NAME;
-use crate::disk::find::{self, SYS_BLOCK};
-use crate::disk::gpt_scan::{ScanError, Table};
+use crate::disk::find;
+use crate::disk::gpt_scan::Table;
+use crate::disk::root_disk::{self, RootDisk, RootDiskError, verified_root};
 use crate::log::log;
 use crate::services::system::{self, Data};
 use crate::sys::{BlockDevices, Console, Files, Mount, Processes, Status};
@@ -41,22 +42,8 @@ const MIB: u64 = 1 << 20;
 /// this, and where the mount point stays.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error(
-        "cannot tell the root's partition: {SYS_BLOCK}/{dm}/slaves lists {seen:?} \
-         (one partition expected)"
-    )]
-    Slaves { dm: String, seen: Vec<String> },
-    #[error(
-        "the verified root /dev/{root} is a whole disk, not a partition, so no data \
-         partition sits beside it; build a disk image (efi or bios) to have one"
-    )]
-    WholeDisk { root: String },
-    #[error("cannot read the GPT of /dev/{disk}: {source}")]
-    Table {
-        disk: String,
-        #[source]
-        source: ScanError,
-    },
+    #[error(transparent)]
+    Disk(#[from] RootDiskError),
     #[error(
         "/dev/{disk} has no partition of type linux-data named {NAME:?}; \
          rebuild the disk with this cairn to have one"
@@ -169,18 +156,6 @@ fn mount_point(raw: &str) -> Option<String> {
     Some(format!("/{path}"))
 }
 
-/// The `dm-N` whose device-mapper name is the verified root's.
-fn verified_root(sys: &mut impl Files) -> Option<String> {
-    let names = sys.list_dir(SYS_BLOCK).ok()?;
-    names
-        .into_iter()
-        .filter(|n| n.starts_with("dm-"))
-        .find(|n| {
-            sys.read_file(&format!("{SYS_BLOCK}/{n}/dm/name"))
-                .is_ok_and(|name| name.trim() == DM_NAME)
-        })
-}
-
 /// Finds, grows, formats and mounts; returns the device and its size.
 fn prepare(
     sys: &mut (impl Files + Console + Processes + BlockDevices),
@@ -237,21 +212,9 @@ fn prepare(
 
 /// The data partition on the disk of the root partition under `dm`.
 fn find_partition(sys: &mut impl Files, dm: &str) -> Result<Found, DataError> {
-    let seen = sys
-        .list_dir(&format!("{SYS_BLOCK}/{dm}/slaves"))
-        .unwrap_or_default();
-    let [root] = seen.as_slice() else {
-        return Err(DataError::Slaves {
-            dm: dm.into(),
-            seen,
-        });
-    };
-    let disk =
-        find::disk_of(sys, root).ok_or_else(|| DataError::WholeDisk { root: root.clone() })?;
-    let table = find::read_gpt(sys, &disk).map_err(|source| DataError::Table {
-        disk: disk.clone(),
-        source,
-    })?;
+    let found = root_disk::find(sys, dm)?;
+    let root_slot = found.root_slot(sys);
+    let RootDisk { disk, table, .. } = found;
     let Some(entry) = table
         .parts
         .iter()
@@ -260,10 +223,6 @@ fn find_partition(sys: &mut impl Files, dm: &str) -> Result<Found, DataError> {
     else {
         return Err(DataError::NoEntry { disk });
     };
-    let root_slot = sys
-        .read_file(&format!("{SYS_BLOCK}/{root}/partition"))
-        .ok()
-        .and_then(|n| n.trim().parse::<u32>().ok());
     if root_slot == Some(entry.slot) {
         return Err(DataError::IsRoot {
             disk,

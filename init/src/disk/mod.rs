@@ -13,6 +13,7 @@ pub mod args;
 pub mod dm;
 pub mod find;
 pub mod gpt_scan;
+pub mod root_disk;
 
 use crate::log::log;
 use crate::measure_boot::{self, BundleError, Measurer};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rustix::io::Errno;
 use rustix::mount::MountFlags;
 
+mod files;
 mod roles;
 
 use crate::sys::{Exited, MS_REMOUNT, Mount, NewLink, Shutdown, Signal, Status, Task};
@@ -72,6 +73,8 @@ pub struct Fake {
     pub writes_left: Option<usize>,
     /// The error `resize_partition` gives.
     pub blkpg_error: Option<Errno>,
+    /// Renames of these paths fail with this error.
+    pub failing_renames: HashMap<String, Errno>,
 }
 
 impl Fake {

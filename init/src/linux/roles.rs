@@ -97,6 +97,12 @@ impl Files for Linux {
         std::fs::rename(from, to)
     }
 
+    fn sync_path(&mut self, path: &str) -> io::Result<()> {
+        // fsync needs no write access, and a directory opens only read-only.
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(rustix::fs::fsync(&fd)?)
+    }
+
     fn unmount(&mut self, path: &str) -> io::Result<()> {
         Ok(rustix::mount::unmount(path, UnmountFlags::DETACH)?)
     }

@@ -59,7 +59,13 @@ enum State {
     Waiting {
         until: Duration,
     },
-    /// Exited and its policy says not to restart.
+    /// Exited with status 0 at `at` and its policy says not to restart:
+    /// its work is done, which counts as up for the boot's blessing.
+    Finished {
+        at: Duration,
+    },
+    /// Exited with a failure and its policy says not to restart, or
+    /// stopped at shutdown.
     Done,
 }
 
@@ -84,6 +90,8 @@ pub struct Services {
     default_policy: Policy,
     /// A stop signal that arrived while waiting on containerd.
     pub pending: Option<Shutdown>,
+    /// When `start_all` began.
+    started: Option<Duration>,
 }
 
 impl Services {
@@ -117,11 +125,13 @@ impl Services {
             containerd: None,
             default_policy,
             pending: None,
+            started: None,
         }
     }
 
     /// Starts containerd, waits until it answers, and starts every service.
     pub fn start_all(&mut self, sys: &mut impl Sys) {
+        self.started = Some(sys.uptime());
         if self.list.is_empty() {
             log(sys, "no services");
             return;
@@ -374,7 +384,11 @@ impl Services {
                 ),
             );
         } else {
-            s.state = State::Done;
+            s.state = if code == 0 {
+                State::Finished { at: now }
+            } else {
+                State::Done
+            };
             log(
                 sys,
                 &format!(
@@ -399,3 +413,4 @@ fn secs(d: Duration) -> String {
 }
 
 mod stop;
+mod up;

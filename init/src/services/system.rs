@@ -1,5 +1,8 @@
 //! `/etc/cairn/system.json` (docs/rootfs-layout.md): the system-wide restart
-//! policy, the services in config order, the volumes and the data partition.
+//! policy, the services in config order, the volumes, the data partition
+//! and how long services must stay up for the boot to count as good.
+
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -21,6 +24,20 @@ pub struct System {
     /// The persistent data partition; None: nothing is mounted from it.
     #[serde(default)]
     pub data: Option<Data>,
+    /// How long every service must stay up before a boot the loader counts
+    /// is marked good (`bless/`); None: [`GOOD_AFTER_SECS`].
+    #[serde(default)]
+    pub good_after_secs: Option<u64>,
+}
+
+/// The default of `good_after_secs`: long enough for a service that fails
+/// at once to have failed and been restarted.
+pub const GOOD_AFTER_SECS: u64 = 30;
+
+impl System {
+    pub fn good_after(&self) -> Duration {
+        Duration::from_secs(self.good_after_secs.unwrap_or(GOOD_AFTER_SECS))
+    }
 }
 
 /// system.json's `data`: where the disk's data partition is mounted.

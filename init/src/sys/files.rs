@@ -19,6 +19,9 @@ pub trait Files {
     fn read_at(&mut self, path: &str, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
     /// Renames a file over another: the last step of an atomic write.
     fn rename(&mut self, from: &str, to: &str) -> io::Result<()>;
+    /// fsync(2) on a read-only descriptor of a file or a directory: for a
+    /// directory, its entries, so a rename in it survives a power loss.
+    fn sync_path(&mut self, path: &str) -> io::Result<()>;
     /// Detaches the mount at `path`.
     fn unmount(&mut self, path: &str) -> io::Result<()>;
     /// Unmounts everything but `/`, innermost first, detaching busy mounts.

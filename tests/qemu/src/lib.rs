@@ -12,6 +12,7 @@
 
 mod build;
 mod check;
+pub mod disk_file;
 mod error;
 mod guest;
 mod pcrs;

@@ -4,10 +4,10 @@
 //! matches PCR 11, and two builds give the same bytes.
 
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use cairn_qemu_tests::disk_file::{copy_of, partition};
 use cairn_qemu_tests::{
     Arch, Built, Format, Guest, Options, booted_pcrs, build_as, cairn, fatal_before_any_container,
     flip_squashfs_byte, predict,
@@ -17,28 +17,6 @@ const BOOT: Duration = Duration::from_secs(240);
 
 fn built(arch: Arch) -> Built {
     build_as("examples/measured.yml", arch, Format::RawEfi).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The byte range of partition `n` (1-based) of a GPT disk.
-fn partition(disk: &Path, n: u64) -> (u64, u64) {
-    let file = std::fs::File::open(disk).expect("open disk");
-    let mut entry = [0u8; 128];
-    file.read_exact_at(&mut entry, 1024 + (n - 1) * 128)
-        .expect("read GPT entry");
-    let first = u64::from_le_bytes(entry[32..40].try_into().expect("8 bytes"));
-    let last = u64::from_le_bytes(entry[40..48].try_into().expect("8 bytes"));
-    (first * 512, (last + 1) * 512)
-}
-
-fn copy_of(built: &Built, name: &str) -> (tempfile::TempDir, Built) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let copy = Built {
-        dir: dir.path().to_path_buf(),
-        name: name.to_string(),
-        ..built.clone()
-    };
-    std::fs::copy(built.target(), copy.target()).expect("copy the disk");
-    (dir, copy)
 }
 
 fn measured_disk_matches_the_prediction(arch: Arch) {

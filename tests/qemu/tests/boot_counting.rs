@@ -1,0 +1,157 @@
+//! systemd-boot's boot counting on a UEFI disk (x86_64, OVMF), booted from
+//! one writable disk as a fleet device would be, each boot a new QEMU:
+//!
+//! - v2's UKI (the same root) is put on the ESP as `cairn-2+3.efi`:
+//!   systemd-boot starts it before v1, the init sees it on trial and, once
+//!   the service stayed up, renames it `cairn-2.efi`; the next cold boot
+//!   starts v2 without a counter.
+//! - v3's UKI pins a root this disk does not have, so it can never come up:
+//!   put on the ESP as `cairn-3+2.efi`, it fails twice, then systemd-boot
+//!   goes back to v2 by itself and leaves `cairn-3+0-2.efi` last.
+//!
+//! The ESP is edited with mtools, as `cairn update` will do in Rust.
+
+use std::process::Command;
+use std::time::Duration;
+
+use cairn_qemu_tests::disk_file::{copy_of, partition};
+use cairn_qemu_tests::{Arch, Built, Format, Guest, Options, build_config_as, retry_on_stall};
+
+/// A service that stays up until the init has judged the boot, then shows
+/// what the init wrote and powers off.
+fn system(version: &str, extra: &str) -> String {
+    format!(
+        r#"kernel:
+  image: cairn/kernel:latest
+  cmdline: "console=ttyS0"
+init:
+  - cairn/init:latest
+  - cairn/runc:latest
+  - cairn/containerd:latest
+version: "{version}"
+update:
+  good_after: 5
+services:
+  - name: judge
+    image: cairn/busybox:latest
+    binds: ["/run/cairn:/run/cairn"]
+    command: ["/bin/busybox", "sh", "-c", "for i in $(seq 60); do grep -q '\"counted\":false\\|\"blessed\":true' /run/cairn/boot.json 2>/dev/null && break; sleep 1; done; echo \"boot-json $(cat /run/cairn/boot.json)\"; touch /run/cairn/request/poweroff; sleep 60"]
+{extra}"#
+    )
+}
+
+fn build(version: &str, extra: &str) -> Built {
+    // One name for every version: systemd-boot orders UKIs by IMAGE_ID
+    // (the name) before their version.
+    build_config_as(
+        "counted",
+        &system(version, extra),
+        Arch::Amd64,
+        Format::RawEfi,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn tool(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("a host tool");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The disk's ESP as mtools names it.
+fn esp(disk: &Built) -> String {
+    let (start, _) = partition(&disk.target(), 1);
+    format!("{}@@{start}", disk.target().display())
+}
+
+fn esp_files(disk: &Built) -> String {
+    tool(Command::new("mdir").args(["-b", "-i", &esp(disk), "::/EFI/Linux"]))
+}
+
+/// Copies the UKI of `from`'s ESP onto `to`'s as `name`.
+fn add_uki(from: &Built, to: &Built, name: &str) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let uki = dir.path().join("uki.efi");
+    let listing = esp_files(from);
+    let source = listing.lines().next().expect("a UKI").trim().to_string();
+    tool(
+        Command::new("mcopy")
+            .args(["-n", "-i", &esp(from), &source])
+            .arg(&uki),
+    );
+    tool(
+        Command::new("mcopy")
+            .args(["-i", &esp(to)])
+            .arg(&uki)
+            .arg(format!("::/EFI/Linux/{name}")),
+    );
+}
+
+fn boot(disk: &Built, markers: &[&str]) -> String {
+    let options = Options {
+        limit: Duration::from_secs(400),
+        args: vec!["--writable".into()],
+        ..Options::default()
+    };
+    retry_on_stall("a boot-counting boot", || {
+        let mut guest = Guest::boot(disk, &options)?;
+        for marker in markers {
+            guest.wait_for(marker, Duration::from_secs(300))?;
+        }
+        guest.wait_exit(Duration::from_secs(120))?;
+        Ok(guest.log())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_new_version_on_trial_is_blessed_and_one_that_never_comes_up_falls_back() {
+    let v1 = build("1", "");
+    let v2 = build("2", "");
+    let v3 = build(
+        "3",
+        "files:\n  - {path: etc/v3, contents: \"another root\"}\n",
+    );
+    let (_dir, disk) = copy_of(&v1, "device");
+    add_uki(&v2, &disk, "cairn-2+3.efi");
+
+    let trial = boot(
+        &disk,
+        &[
+            "boot: cairn-2 is on trial",
+            "boot: cairn-2 is good (services up for 5 s): EFI/Linux/cairn-2+2-1.efi -> cairn-2.efi",
+            "boot-json {\"entry\":\"cairn-2\",\"counted\":true,\"blessed\":true}",
+        ],
+    );
+    let files = esp_files(&disk);
+    assert!(
+        files.contains("cairn-2.efi") && !files.contains('+'),
+        "{files}\n{trial}"
+    );
+
+    let cold = boot(
+        &disk,
+        &["boot-json {\"entry\":\"cairn-2\",\"counted\":false}"],
+    );
+    assert!(!cold.contains("on trial"), "{cold}");
+
+    add_uki(&v3, &disk, "cairn-3+2.efi");
+    for _ in 0..2 {
+        let failed = boot(&disk, &["FATAL: no disk has"]);
+        assert!(
+            !failed.contains("boot-json"),
+            "v3 must not come up:\n{failed}"
+        );
+    }
+    let back = boot(
+        &disk,
+        &["boot-json {\"entry\":\"cairn-2\",\"counted\":false}"],
+    );
+    let files = esp_files(&disk);
+    assert!(files.contains("cairn-3+0-2.efi"), "{files}\n{back}");
+}
