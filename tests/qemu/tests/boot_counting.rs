@@ -140,6 +140,9 @@ fn a_new_version_on_trial_is_blessed_and_one_that_never_comes_up_falls_back() {
     );
     assert!(!cold.contains("on trial"), "{cold}");
 
+    // As an update does: v3 takes the slot of v1 (no longer needed), whose
+    // UKI goes first; the ESP holds two.
+    tool(Command::new("mdel").args(["-i", &esp(&disk), "::/EFI/Linux/cairn-1.efi"]));
     add_uki(&v3, &disk, "cairn-3+2.efi");
     for _ in 0..2 {
         let failed = boot(&disk, &["FATAL: no disk has"]);
