@@ -1,5 +1,8 @@
 //! FAT32, the filesystem of the EFI system partition: a writer for a fixed
-//! set of files and a reader that finds one of them again.
+//! set of files, a reader that finds one of them again, and [`add_file`]
+//! and [`remove_file`], which change a volume in place (an update's UKI
+//! onto a disk's ESP) in an order a power loss cannot hurt the other files
+//! with.
 //!
 //! Written from Microsoft's FAT specification (fatgen103) and checked against
 //! dosfstools' `fsck.fat` and mtools. Our own because the usual tools put the
@@ -22,6 +25,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 #[path = "fat_dir.rs"]
 mod dir;
+#[path = "fat_edit.rs"]
+mod edit;
 #[path = "fat_geometry.rs"]
 mod geometry;
 #[path = "fat_names.rs"]
@@ -29,6 +34,7 @@ mod names;
 #[path = "fat_read.rs"]
 mod read;
 
+pub use edit::{add_file, remove_file};
 pub use read::{list_files, read_file};
 
 use dir::Tree;
@@ -103,6 +109,14 @@ pub enum FatError {
     NotFound { path: String },
     #[error("{path:?} in the FAT partition is a directory, not a file")]
     NotAFile { path: String },
+    #[error("{path:?} is in the FAT partition already (names are compared without case)")]
+    Exists { path: String },
+    /// `need` and `free` are bytes of whole clusters.
+    #[error(
+        "{path:?} needs {need} bytes of free clusters but the FAT partition has {free}; \
+         remove files from it first"
+    )]
+    Full { path: String, need: u64, free: u64 },
 }
 
 pub type Result<T> = std::result::Result<T, FatError>;
@@ -231,7 +245,8 @@ pub fn write(
 
     for (f, &start) in files.iter_mut().zip(&file_starts) {
         if f.size > 0 {
-            copy_file(out, geo.cluster_offset(start), f, cluster)?;
+            let run = (geo.cluster_offset(start), f.size.next_multiple_of(cluster));
+            copy_data(out, &[run], f.data, f.size, f.path)?;
         }
     }
     // A raw image file must reach the partition's end even when its last
@@ -245,45 +260,70 @@ pub fn write(
     })
 }
 
-/// Streams one file's data to `at` and pads its last cluster with zeros.
-fn copy_file(out: &mut (impl Write + Seek), at: u64, f: &mut File<'_>, cluster: u64) -> Result<()> {
-    seek(out, at, "file data")?;
+/// Streams the `size` bytes `data` yields into `runs` (byte offset and
+/// length, in order, whole clusters that hold `size` bytes) and pads the last
+/// cluster with zeros.
+fn copy_data(
+    out: &mut (impl Write + Seek),
+    runs: &[(u64, u64)],
+    data: &mut dyn Read,
+    size: u64,
+    path: &str,
+) -> Result<()> {
     let mut buf = vec![0u8; 1 << 16];
     let mut done = 0u64;
+    // The run being written and how far into it.
+    let (mut run, mut within) = (0usize, 0u64);
     loop {
-        let n = match f.data.read(&mut buf) {
+        let n = match data.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(source) => {
                 return Err(FatError::ReadData {
-                    path: f.path.to_string(),
+                    path: path.to_string(),
                     source,
                 });
             }
         };
         done += n as u64;
-        if done > f.size {
+        if done > size {
             return Err(FatError::SizeMismatch {
-                path: f.path.to_string(),
-                expected: f.size,
+                path: path.to_string(),
+                expected: size,
                 got: done,
             });
         }
-        out.write_all(&buf[..n]).map_err(|source| FatError::Write {
-            what: format!("data of {:?}", f.path),
-            source,
-        })?;
+        let mut left = &buf[..n];
+        while !left.is_empty() {
+            let (at, len) = runs[run];
+            if within == 0 {
+                seek(out, at, "file data")?;
+            }
+            let take = left.len().min((len - within) as usize);
+            out.write_all(&left[..take])
+                .map_err(|source| FatError::Write {
+                    what: format!("data of {path:?}"),
+                    source,
+                })?;
+            left = &left[take..];
+            within += take as u64;
+            if within == len {
+                (run, within) = (run + 1, 0);
+            }
+        }
     }
-    if done != f.size {
+    if done != size {
         return Err(FatError::SizeMismatch {
-            path: f.path.to_string(),
-            expected: f.size,
+            path: path.to_string(),
+            expected: size,
             got: done,
         });
     }
-    let pad = f.size.next_multiple_of(cluster) - f.size;
-    zeros(out, at + f.size, pad)
+    match runs.get(run) {
+        Some(&(at, len)) => zeros(out, at + within, len - within),
+        None => Ok(()),
+    }
 }
 
 fn seek(out: &mut impl Seek, at: u64, what: &str) -> Result<()> {
@@ -329,3 +369,7 @@ mod tests;
 #[cfg(test)]
 #[path = "fat_host_tests.rs"]
 mod host_tests;
+
+#[cfg(test)]
+#[path = "fat_edit_tests.rs"]
+mod edit_tests;

@@ -7,7 +7,7 @@ use super::names;
 use super::{FatError, Options, Result};
 
 const ATTR_DIRECTORY: u8 = 0x10;
-const ATTR_ARCHIVE: u8 = 0x20;
+pub(super) const ATTR_ARCHIVE: u8 = 0x20;
 const ATTR_VOLUME_ID: u8 = 0x08;
 /// 1980-01-01, the first date FAT can record; every entry carries it.
 const FAT_EPOCH_DATE: u16 = (1 << 5) | 1;
@@ -244,20 +244,10 @@ fn short_names<'a>(children: impl Iterator<Item = (&'a String, Node)>) -> Vec<En
     children
         .into_iter()
         .map(|(name, node)| {
-            let (short, long) = match names::plain_short(name) {
-                Some(short) => (short, false),
-                None => {
-                    let (base, ext) = names::alias_basis(name);
-                    let mut n = 1;
-                    let mut short = names::alias(&base, &ext, n);
-                    while used.contains(&short) {
-                        n += 1;
-                        short = names::alias(&base, &ext, n);
-                    }
-                    used.insert(short);
-                    (short, true)
-                }
-            };
+            let (short, long) = names::short_name(name, |s| used.contains(s));
+            if long {
+                used.insert(short);
+            }
             Entry {
                 name: name.clone(),
                 short,
@@ -268,7 +258,7 @@ fn short_names<'a>(children: impl Iterator<Item = (&'a String, Node)>) -> Vec<En
         .collect()
 }
 
-fn short_entry(name: &[u8; 11], attr: u8, cluster: u64, size: u32) -> [u8; 32] {
+pub(super) fn short_entry(name: &[u8; 11], attr: u8, cluster: u64, size: u32) -> [u8; 32] {
     let mut e = [0u8; 32];
     e[..11].copy_from_slice(name);
     e[11] = attr;

@@ -60,7 +60,7 @@ impl Sample {
     }
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(super) fn run(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
         .expect("the host tool is installed (scripts/install-deps)");
@@ -74,7 +74,7 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 /// fsck.fat prints its version, then one summary line; any complaint adds lines.
-fn assert_fsck_clean(img: &Path) {
+pub(super) fn assert_fsck_clean(img: &Path) {
     let out = run(Command::new("fsck.fat").arg("-n").arg(img));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();

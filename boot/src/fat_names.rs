@@ -117,6 +117,25 @@ pub fn alias(base: &[u8], ext: &[u8], n: u32) -> [u8; 11] {
     short
 }
 
+/// The short name of `name` in a directory whose other entries' short
+/// names `taken` tells, and whether `name` needs long name entries: an
+/// upper-case 8.3 name stands for itself, any other gets the first
+/// `BASE~N.EXT` alias not taken.
+pub fn short_name(name: &str, taken: impl Fn(&[u8; 11]) -> bool) -> ([u8; 11], bool) {
+    if let Some(short) = plain_short(name) {
+        return (short, false);
+    }
+    let (base, ext) = alias_basis(name);
+    let mut n = 1;
+    let mut short = alias(&base, &ext, n);
+    // A directory holds at most 65536 entries, so this ends.
+    while taken(&short) {
+        n += 1;
+        short = alias(&base, &ext, n);
+    }
+    (short, true)
+}
+
 /// The checksum of a short name that each of its long name entries carries,
 /// so a reader can tell the long name still belongs to it.
 pub fn checksum(short: &[u8; 11]) -> u8 {

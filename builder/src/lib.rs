@@ -24,3 +24,4 @@ pub mod run;
 pub mod size;
 pub mod trust;
 pub mod ui;
+pub mod update;

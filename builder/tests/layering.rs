@@ -75,6 +75,7 @@ const RANKS: &[(&str, u8)] = &[
     ("flash", 5),
     ("pkg", 5),
     ("run", 6),
+    ("update", 6),
     ("cli", 7),
 ];
 

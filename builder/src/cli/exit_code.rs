@@ -42,6 +42,7 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         crate::pkg::layer::LayerError,
         crate::pkg::elf::ElfError,
         crate::flash::FlashError,
+        crate::update::UpdateError,
     );
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         use std::io::ErrorKind::*;

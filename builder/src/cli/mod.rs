@@ -17,6 +17,7 @@ mod pkg;
 mod run;
 mod shell;
 mod trust;
+mod update;
 mod validate;
 
 /// Build immutable, container-only Linux systems from a YAML file.
@@ -106,6 +107,8 @@ pub enum Command {
     Run(run::RunCommand),
     // Its summary and long help are `FlashArgs`' doc comment.
     Flash(flash::FlashArgs),
+    // Its summary and long help are `UpdateArgs`' doc comment.
+    Update(update::UpdateArgs),
     /// Forecast the TPM measurements of a built image.
     #[command(subcommand)]
     Pcr(pcr::PcrCommand),
@@ -148,6 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pkg(cmd) => pkg::run(&global, cmd),
         Command::Run(cmd) => run::run(&global, cmd),
         Command::Flash(args) => flash::run(&global, args),
+        Command::Update(args) => update::run(&global, args),
         Command::Pcr(cmd) => pcr::run(&global, cmd),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args),

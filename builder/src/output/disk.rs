@@ -118,6 +118,22 @@ pub fn write_root(
     })
 }
 
+/// The unique GUID a root slot gets for the root with `params` (derived
+/// from its root hash, so a UKI can name its slot before the slot is
+/// written), and the command line that pins it: the kernel's own words,
+/// then `cairn.root=PARTUUID=...`, the root hash and the verity geometry.
+pub fn slot_cmdline(kernel_cmdline: &str, params: &verity::Params) -> (gpt::Guid, String) {
+    let guid = gpt::guid_from(&[b"cairn root partition", &params.root_hash]);
+    let cmdline = format!(
+        "{} cairn.root=PARTUUID={guid} {}",
+        kernel_cmdline.trim(),
+        params.cmdline()
+    )
+    .trim()
+    .to_string();
+    (guid, cmdline)
+}
+
 /// What a written disk holds, for the build summary and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskInfo {
@@ -187,14 +203,7 @@ pub fn write_disk(
     let root = write_root(req, file, root_start, path, progress)?;
     let params = root.params;
     let root_hash = hex::encode(params.root_hash);
-    let root_guid = gpt::guid_from(&[b"cairn root partition", &params.root_hash]);
-    let cmdline = format!(
-        "{} cairn.root=PARTUUID={root_guid} {}",
-        kernel.cmdline.trim(),
-        params.cmdline()
-    )
-    .trim()
-    .to_string();
+    let (root_guid, cmdline) = slot_cmdline(kernel.cmdline, &params);
 
     let (first, mbr_code) = match &boot {
         Boot::Uefi { plan } => {

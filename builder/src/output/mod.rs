@@ -22,6 +22,7 @@ pub mod rpi;
 pub mod rpi_sign;
 pub mod slots;
 pub mod uki;
+pub mod update;
 pub mod walk;
 pub mod window;
 
@@ -85,6 +86,10 @@ pub enum Format {
     /// config.txt, the kernel and a small initramfs, and the root
     /// filesystem as a dm-verity protected squashfs. arm64 only.
     Rpi,
+    /// The pieces of one root slot for `cairn update`: NAME.update.root
+    /// (the verified squashfs), NAME.update.efi (its UKI) and
+    /// NAME.update.json (version, arch, sizes and digests).
+    Update,
 }
 
 impl Format {
@@ -102,6 +107,7 @@ impl Format {
             Format::RawBios => "raw-bios",
             Format::Qcow2Bios => "qcow2-bios",
             Format::Rpi => "rpi",
+            Format::Update => "update",
         }
     }
 
@@ -114,7 +120,7 @@ impl Format {
     pub fn needs_stub(self) -> bool {
         matches!(
             self,
-            Format::Uki | Format::RawEfi | Format::Qcow2Efi | Format::IsoEfi
+            Format::Uki | Format::RawEfi | Format::Qcow2Efi | Format::IsoEfi | Format::Update
         )
     }
 }
@@ -278,6 +284,7 @@ pub fn write(
         Format::RawBios => Ok(vec![disk::write_raw_bios(req, progress)?]),
         Format::Qcow2Bios => Ok(vec![disk::write_qcow2_bios(req, progress)?]),
         Format::Rpi => Ok(vec![rpi::write(req, progress)?]),
+        Format::Update => update::write(req, progress),
     }
 }
 
