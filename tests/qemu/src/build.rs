@@ -53,6 +53,8 @@ pub enum Format {
     Rpi3,
     /// `NAME-rpi4.img`: a Raspberry Pi 4 card (`board: rpi4`).
     Rpi4,
+    /// `NAME.update.json` with `.root` and `.efi`: one root slot's update.
+    Update,
 }
 
 impl Format {
@@ -68,6 +70,7 @@ impl Format {
             Format::RawBios => "raw-bios",
             Format::Qcow2Bios => "qcow2-bios",
             Format::Rpi3 | Format::Rpi4 => "rpi",
+            Format::Update => "update",
         }
     }
 }
@@ -100,6 +103,7 @@ impl Built {
             Format::Qcow2Bios => self.dir.join(format!("{}-bios.qcow2", self.name)),
             Format::Rpi3 => self.dir.join(format!("{}-rpi3.img", self.name)),
             Format::Rpi4 => self.dir.join(format!("{}-rpi4.img", self.name)),
+            Format::Update => self.dir.join(format!("{}.update.json", self.name)),
         }
     }
 
