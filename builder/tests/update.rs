@@ -29,18 +29,21 @@ fn esp_listing(env: &Env, disk: &std::path::Path) -> String {
     )
 }
 
+/// `cairn build --offline --arch amd64 ARGS CONFIG`, which must succeed.
+fn build(env: &Env, config: &std::path::Path, args: &[&str]) {
+    env.cairn()
+        .args(["build", "--offline", "--arch", "amd64"])
+        .args(args)
+        .arg(config)
+        .assert()
+        .success();
+}
+
 #[test]
 fn an_update_goes_to_the_inactive_slot_with_its_uki_on_trial() {
     let env = Env::new();
     let config = system(&env);
-    let build = |args: &[&str]| {
-        env.cairn()
-            .args(["build", "--offline", "--arch", "amd64"])
-            .args(args)
-            .arg(&config)
-            .assert()
-            .success();
-    };
+    let build = |args: &[&str]| build(&env, &config, args);
     build(&["-o", "v1", "--image-version", "1"]);
     build(&["-o", "v2", "-f", "update", "--image-version", "2"]);
     let manifest = env.path("v2/system.update.json");
@@ -122,14 +125,7 @@ fn an_update_goes_to_the_inactive_slot_with_its_uki_on_trial() {
 fn updates_that_are_not_newer_damaged_or_for_another_system_are_refused() {
     let env = Env::new();
     let config = system(&env);
-    let build = |args: &[&str]| {
-        env.cairn()
-            .args(["build", "--offline", "--arch", "amd64"])
-            .args(args)
-            .arg(&config)
-            .assert()
-            .success();
-    };
+    let build = |args: &[&str]| build(&env, &config, args);
     build(&["-o", "v5", "--image-version", "5"]);
     build(&["-o", "u5", "-f", "update", "--image-version", "5"]);
     build(&["-o", "u4", "-f", "update", "--image-version", "4.9"]);

@@ -28,3 +28,24 @@ pub fn copy_of(built: &Built, name: &str) -> (tempfile::TempDir, Built) {
     std::fs::copy(built.target(), copy.target()).expect("copy the disk");
     (dir, copy)
 }
+
+/// Boots `disk` writable (its writes kept, as a device's are), waits for
+/// each of `markers` in turn and for QEMU to exit; returns the console.
+/// A guest CPU stall boots it once more (`retry_on_stall`).
+pub fn boot_writable(disk: &Built, markers: &[&str]) -> String {
+    use std::time::Duration;
+    let options = crate::Options {
+        limit: Duration::from_secs(400),
+        args: vec!["--writable".into()],
+        ..crate::Options::default()
+    };
+    crate::retry_on_stall("a writable disk's boot", || {
+        let mut guest = crate::Guest::boot(disk, &options)?;
+        for marker in markers {
+            guest.wait_for(marker, Duration::from_secs(300))?;
+        }
+        guest.wait_exit(Duration::from_secs(120))?;
+        Ok(guest.log())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}

@@ -12,10 +12,9 @@
 //! The ESP is edited with mtools, as `cairn update` will do in Rust.
 
 use std::process::Command;
-use std::time::Duration;
 
-use cairn_qemu_tests::disk_file::{copy_of, partition};
-use cairn_qemu_tests::{Arch, Built, Format, Guest, Options, build_config_as, retry_on_stall};
+use cairn_qemu_tests::disk_file::{boot_writable, copy_of, partition};
+use cairn_qemu_tests::{Arch, Built, Format, build_config_as};
 
 /// A service that stays up until the init has judged the boot, then shows
 /// what the init wrote and powers off.
@@ -92,23 +91,6 @@ fn add_uki(from: &Built, to: &Built, name: &str) {
     );
 }
 
-fn boot(disk: &Built, markers: &[&str]) -> String {
-    let options = Options {
-        limit: Duration::from_secs(400),
-        args: vec!["--writable".into()],
-        ..Options::default()
-    };
-    retry_on_stall("a boot-counting boot", || {
-        let mut guest = Guest::boot(disk, &options)?;
-        for marker in markers {
-            guest.wait_for(marker, Duration::from_secs(300))?;
-        }
-        guest.wait_exit(Duration::from_secs(120))?;
-        Ok(guest.log())
-    })
-    .unwrap_or_else(|e| panic!("{e}"))
-}
-
 #[test]
 fn a_new_version_on_trial_is_blessed_and_one_that_never_comes_up_falls_back() {
     let v1 = build("1", "");
@@ -120,7 +102,7 @@ fn a_new_version_on_trial_is_blessed_and_one_that_never_comes_up_falls_back() {
     let (_dir, disk) = copy_of(&v1, "device");
     add_uki(&v2, &disk, "cairn-2+3.efi");
 
-    let trial = boot(
+    let trial = boot_writable(
         &disk,
         &[
             "boot: cairn-2 is on trial",
@@ -134,7 +116,7 @@ fn a_new_version_on_trial_is_blessed_and_one_that_never_comes_up_falls_back() {
         "{files}\n{trial}"
     );
 
-    let cold = boot(
+    let cold = boot_writable(
         &disk,
         &["boot-json {\"entry\":\"cairn-2\",\"counted\":false}"],
     );
@@ -145,13 +127,13 @@ fn a_new_version_on_trial_is_blessed_and_one_that_never_comes_up_falls_back() {
     tool(Command::new("mdel").args(["-i", &esp(&disk), "::/EFI/Linux/cairn-1.efi"]));
     add_uki(&v3, &disk, "cairn-3+2.efi");
     for _ in 0..2 {
-        let failed = boot(&disk, &["FATAL: no disk has"]);
+        let failed = boot_writable(&disk, &["FATAL: no disk has"]);
         assert!(
             !failed.contains("boot-json"),
             "v3 must not come up:\n{failed}"
         );
     }
-    let back = boot(
+    let back = boot_writable(
         &disk,
         &["boot-json {\"entry\":\"cairn-2\",\"counted\":false}"],
     );

@@ -7,9 +7,9 @@
 //! the grown table sound and e2fsck finds the filesystem clean.
 
 use std::process::Command;
-use std::time::Duration;
 
-use cairn_qemu_tests::{Arch, Built, Format, Guest, Options, build_config_as, retry_on_stall};
+use cairn_qemu_tests::disk_file::boot_writable;
+use cairn_qemu_tests::{Arch, Built, Format, build_config_as};
 
 const SYSTEM: &str = r#"kernel:
   image: cairn/kernel:latest
@@ -30,23 +30,6 @@ services:
 "#;
 
 const MIB: u64 = 1 << 20;
-
-fn boot(disk: &Built, markers: &[&str]) -> String {
-    let options = Options {
-        limit: Duration::from_secs(400),
-        args: vec!["--writable".into()],
-        ..Options::default()
-    };
-    retry_on_stall("a data partition boot", || {
-        let mut guest = Guest::boot(disk, &options)?;
-        for marker in markers {
-            guest.wait_for(marker, Duration::from_secs(300))?;
-        }
-        guest.wait_for("reboot: Power down", Duration::from_secs(120))?;
-        Ok(guest.log())
-    })
-    .unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().expect("a host tool");
@@ -75,11 +58,11 @@ fn the_data_partition_grows_is_formatted_once_and_keeps_a_file_across_boots() {
         .arg(format!("{}", image_size + 256 * MIB)));
     assert!(ok, "{out}");
 
-    let first = boot(
+    let first = boot_writable(
         &disk,
         &["data: grew", "mounted on /var/lib", "data-note-written"],
     );
-    let second = boot(
+    let second = boot_writable(
         &disk,
         &["mounted on /var/lib", "data-found-written-by-boot-one"],
     );

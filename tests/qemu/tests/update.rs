@@ -5,12 +5,9 @@
 //! note is still there; the boot after that is version 2 without a counter.
 
 use std::process::Command;
-use std::time::Duration;
 
-use cairn_qemu_tests::disk_file::copy_of;
-use cairn_qemu_tests::{
-    Arch, Built, Format, Guest, Options, build_config_as, cairn, retry_on_stall,
-};
+use cairn_qemu_tests::disk_file::{boot_writable, copy_of};
+use cairn_qemu_tests::{Arch, Format, build_config_as, cairn};
 
 fn system(version: &str) -> String {
     format!(
@@ -36,23 +33,6 @@ services:
     )
 }
 
-fn boot(disk: &Built, markers: &[&str]) -> String {
-    let options = Options {
-        limit: Duration::from_secs(400),
-        args: vec!["--writable".into()],
-        ..Options::default()
-    };
-    retry_on_stall("an update boot", || {
-        let mut guest = Guest::boot(disk, &options)?;
-        for marker in markers {
-            guest.wait_for(marker, Duration::from_secs(300))?;
-        }
-        guest.wait_exit(Duration::from_secs(120))?;
-        Ok(guest.log())
-    })
-    .unwrap_or_else(|e| panic!("{e}"))
-}
-
 #[test]
 fn an_offline_update_boots_on_trial_is_marked_good_and_keeps_the_data() {
     let v1 = build_config_as("app", &system("1"), Arch::Amd64, Format::RawEfi)
@@ -61,7 +41,7 @@ fn an_offline_update_boots_on_trial_is_marked_good_and_keeps_the_data() {
         .unwrap_or_else(|e| panic!("{e}"));
     let (_dir, disk) = copy_of(&v1, "device");
 
-    boot(
+    boot_writable(
         &disk,
         &[
             "note-written",
@@ -80,7 +60,7 @@ fn an_offline_update_boots_on_trial_is_marked_good_and_keeps_the_data() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    boot(
+    boot_writable(
         &disk,
         &[
             "root: /dev/vda3",
@@ -90,7 +70,7 @@ fn an_offline_update_boots_on_trial_is_marked_good_and_keeps_the_data() {
             "boot-json {\"entry\":\"cairn-2\",\"counted\":true,\"blessed\":true}",
         ],
     );
-    boot(
+    boot_writable(
         &disk,
         &[
             "note-says-from-version-one",
