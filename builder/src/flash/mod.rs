@@ -28,7 +28,7 @@ use rustix::io::Errno;
 pub use error::{FlashError, Left};
 pub use image::{Image, Table};
 pub use order::{MIB, Op, Step};
-pub use target::{Host, Kind, Target};
+pub use target::{Host, Kind, Target, inspect as inspect_target};
 pub use verify::ReadBack;
 
 use crate::ui;

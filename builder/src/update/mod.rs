@@ -115,6 +115,13 @@ impl Plan {
 
 /// Checks the update `manifest` against `disk_path`; writes nothing.
 pub fn prepare(manifest: &Path, disk_path: &Path, tries: u32) -> Result<Plan, UpdateError> {
+    // A device must not be in use: mounted, held, or the running system's.
+    crate::flash::inspect_target(disk_path, true, &crate::flash::Host::system()).map_err(|e| {
+        UpdateError::Refused {
+            path: disk_path.to_path_buf(),
+            why: format!("{e}; `cairn update` works offline, on a disk that is not running"),
+        }
+    })?;
     let bundle = bundle::open(manifest)?;
     let disk = disk::read(disk_path)?;
     let refuse = |why: String| UpdateError::Refused {
