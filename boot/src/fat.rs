@@ -34,7 +34,7 @@ mod names;
 #[path = "fat_read.rs"]
 mod read;
 
-pub use edit::{add_file, remove_file};
+pub use edit::{add_file, free_space, remove_file};
 pub use read::{list_files, read_file};
 
 use dir::Tree;

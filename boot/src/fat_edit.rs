@@ -33,6 +33,14 @@ const SCAN_ENTRIES: u64 = 1 << 14;
 /// The most FAT sectors rewritten at once.
 const FAT_SPAN: u64 = 128;
 
+/// The free bytes of the FAT32 volume `part` starts with, and its cluster
+/// size (a file takes whole clusters), counted from the FAT itself.
+pub fn free_space(part: &mut (impl Read + Seek)) -> Result<(u64, u64)> {
+    let mut vol = Volume::open(part, "")?;
+    let free = scan(&mut vol, 0, 0, "")?.free;
+    Ok((free * vol.cluster_bytes, vol.cluster_bytes))
+}
+
 /// Creates the file `name` in the directory `dir` (`/`-separated, which
 /// must exist; `""` for the root) of the FAT32 volume `part` starts with,
 /// holding the `size` bytes `data` yields. A name the directory has already

@@ -187,3 +187,51 @@ fn updates_that_are_not_newer_damaged_or_for_another_system_are_refused() {
         .stderr(predicate::str::contains("fetch it again"));
     assert_eq!(digest(&disk), before);
 }
+
+#[test]
+fn an_update_whose_uki_cannot_fit_the_esp_is_refused_before_any_write() {
+    let env = Env::new();
+    let config = system(&env);
+    let text = std::fs::read_to_string(&config).expect("the config");
+    let mut noise = vec![0u8; 40 << 20];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    // Version 1 carries the noise in its root only (large slots, a small
+    // UKI); version 2 as its init, which the UKI carries too: its UKI
+    // outgrows the ESP sized for version 1, while its root fits the slot.
+    common::image::file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/blob:1",
+        &[("usr/share/blob", &noise, 0o644)],
+    );
+    common::image::file_image(
+        &env.store,
+        "127.0.0.1:5999/cairn/init:2",
+        &[("sbin/init", &noise, 0o755)],
+    );
+    let v1 = env.write(
+        "system.yml",
+        &text.replace(
+            "  - 127.0.0.1:5999/cairn/init:1\n",
+            "  - 127.0.0.1:5999/cairn/init:1\n  - 127.0.0.1:5999/cairn/blob:1\n",
+        ),
+    );
+    build(&env, &v1, &["-o", "v1", "--image-version", "1"]);
+    let v2 = env.write("system.yml", &text.replace("cairn/init:1", "cairn/init:2"));
+    build(&env, &v2, &["-o", "v2", "-f", "update", "--image-version", "2"]);
+    let disk = env.path("v1/system-efi.raw");
+    let before = digest(&disk);
+    env.cairn()
+        .arg("update")
+        .arg(env.path("v2/system.update.json"))
+        .arg(&disk)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bytes free once the old UKI is gone"));
+    assert_eq!(digest(&disk), before);
+}

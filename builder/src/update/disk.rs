@@ -30,6 +30,8 @@ pub struct Disk {
     pub esp: (u64, u64),
     /// The UKIs in boot order: the first is the one that boots.
     pub entries: Vec<Entry>,
+    /// The ESP's free bytes and cluster size.
+    pub esp_free: (u64, u64),
 }
 
 /// A UKI on the ESP.
@@ -44,6 +46,7 @@ pub struct Entry {
     /// Whether systemd-boot still counts its tries, and whether none are left.
     pub counted: bool,
     pub spent: bool,
+    pub size: u64,
 }
 
 /// Reads `path`'s table, root slots and UKIs.
@@ -97,7 +100,10 @@ pub fn read(path: &Path) -> Result<Disk, UpdateError> {
         }
         entries.push(Entry::from_uki(file_name, &bytes));
     }
+    let esp_free = fat::free_space(&mut window())
+        .map_err(|e| not_cairn(format!("its ESP cannot be read: {e}")))?;
     Ok(Disk {
+        esp_free,
         path: path.to_path_buf(),
         header,
         parts,
@@ -145,6 +151,7 @@ impl Entry {
             partuuid,
             counted: parsed.as_ref().is_some_and(|p| p.tries_left.is_some()),
             spent: parsed.as_ref().is_some_and(|p| p.tries_left == Some(0)),
+            size: bytes.len() as u64,
             file,
         }
     }

@@ -201,11 +201,28 @@ pub fn prepare(manifest: &Path, disk_path: &Path, tries: u32) -> Result<Plan, Up
         )));
     }
     let old_guid = target_part.map(|p| p.unique_guid);
-    let stale = (disk.entries.iter())
+    let stale: Vec<String> = (disk.entries.iter())
         .filter(|e| e.spent || e.partuuid == old_guid || e.partuuid == Some(new_guid))
         .filter(|e| e.file != running.file)
         .map(|e| e.file.clone())
         .collect();
+    // The new UKI must fit once the stale ones are gone: checked here, not
+    // found out after the root is written.
+    let (free, cluster) = disk.esp_free;
+    let whole = |bytes: u64| bytes.div_ceil(cluster.max(1)) * cluster.max(1);
+    let freed: u64 = (disk.entries.iter())
+        .filter(|e| stale.contains(&e.file))
+        .map(|e| whole(e.size))
+        .sum();
+    // One more cluster for the folder, should its entries need it.
+    let need = whole(bundle.uki.len() as u64) + cluster;
+    if free + freed < need {
+        return Err(refuse(format!(
+            "its ESP has {} bytes free once the old UKI is gone, the update's UKI needs {need}; \
+             the disk needs rebuilding with this version",
+            free + freed
+        )));
+    }
     let file = format!("cairn-{}+{tries}.efi", m.version);
     Ok(Plan {
         running: running.file.clone(),
