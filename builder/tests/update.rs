@@ -223,7 +223,11 @@ fn an_update_whose_uki_cannot_fit_the_esp_is_refused_before_any_write() {
     );
     build(&env, &v1, &["-o", "v1", "--image-version", "1"]);
     let v2 = env.write("system.yml", &text.replace("cairn/init:1", "cairn/init:2"));
-    build(&env, &v2, &["-o", "v2", "-f", "update", "--image-version", "2"]);
+    build(
+        &env,
+        &v2,
+        &["-o", "v2", "-f", "update", "--image-version", "2"],
+    );
     let disk = env.path("v1/system-efi.raw");
     let before = digest(&disk);
     env.cairn()
@@ -232,6 +236,8 @@ fn an_update_whose_uki_cannot_fit_the_esp_is_refused_before_any_write() {
         .arg(&disk)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("bytes free once the old UKI is gone"));
+        .stderr(predicate::str::contains(
+            "bytes free once the old UKI is gone",
+        ));
     assert_eq!(digest(&disk), before);
 }
