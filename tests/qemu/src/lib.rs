@@ -24,4 +24,4 @@ pub use build::{
 pub use check::{fatal_before_any_container, flip_squashfs_byte, in_order};
 pub use error::{BootError, retry_on_stall};
 pub use guest::{Guest, Options};
-pub use pcrs::{booted_pcrs, predict};
+pub use pcrs::{booted_pcrs, predict, predict_entry};

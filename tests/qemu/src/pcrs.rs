@@ -12,11 +12,18 @@ const BOOT: Duration = Duration::from_secs(240);
 
 /// `cairn pcr predict --json` of `image`.
 pub fn predict(image: &Path) -> BTreeMap<String, String> {
-    let out = Command::new(cairn().unwrap_or_else(|e| panic!("{e}")))
-        .args(["pcr", "predict", "--json"])
-        .arg(image)
-        .output()
-        .expect("cairn pcr predict runs");
+    predict_entry(image, None)
+}
+
+/// `cairn pcr predict --json [--entry FILE]` of `image`: the PCRs of the
+/// UKI `entry` of its ESP, else of the one systemd-boot starts by default.
+pub fn predict_entry(image: &Path, entry: Option<&str>) -> BTreeMap<String, String> {
+    let mut cmd = Command::new(cairn().unwrap_or_else(|e| panic!("{e}")));
+    cmd.args(["pcr", "predict", "--json"]);
+    if let Some(entry) = entry {
+        cmd.args(["--entry", entry]);
+    }
+    let out = cmd.arg(image).output().expect("cairn pcr predict runs");
     assert!(
         out.status.success(),
         "cairn pcr predict failed: {}",

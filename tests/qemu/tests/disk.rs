@@ -1,7 +1,8 @@
 //! UEFI disk images booted with OVMF/AAVMF under TCG: the measured example's
 //! PCRs equal `cairn pcr predict`, a flipped byte in the root stops the boot
 //! at the verity check, an edited command line still boots but no longer
-//! matches PCR 11, and two builds give the same bytes.
+//! matches PCR 11, two builds give the same bytes, and a version put into
+//! slot B by `cairn update` boots with the PCRs predicted for its UKI.
 
 use std::os::unix::fs::FileExt;
 use std::process::Command;
@@ -9,8 +10,8 @@ use std::time::Duration;
 
 use cairn_qemu_tests::disk_file::{copy_of, partition};
 use cairn_qemu_tests::{
-    Arch, Built, Format, Guest, Options, booted_pcrs, build_as, cairn, fatal_before_any_container,
-    flip_squashfs_byte, predict,
+    Arch, Built, Format, Guest, Options, booted_pcrs, build_as, build_config_as, cairn,
+    fatal_before_any_container, flip_squashfs_byte, predict, predict_entry, repo_root,
 };
 
 const BOOT: Duration = Duration::from_secs(240);
@@ -231,4 +232,40 @@ fn x86_64_minimal_disk_gets_a_dhcp_lease_dns_and_a_working_console_shell() {
         "getty must keep running:\n{log}"
     );
     guest.quit().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn x86_64_update_in_slot_b_boots_with_the_pcrs_predicted_for_its_uki() {
+    let v1 = built(Arch::Amd64);
+    let text = std::fs::read_to_string(repo_root().join("examples/measured.yml"))
+        .expect("the measured example");
+    let v2 = build_config_as(
+        "measured",
+        &format!("{text}\nversion: \"2\"\n"),
+        Arch::Amd64,
+        Format::Update,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (_dir, disk) = copy_of(&v1, "updated");
+    let out = Command::new(cairn().unwrap_or_else(|e| panic!("{e}")))
+        .arg("update")
+        .arg(v2.target())
+        .arg(disk.target())
+        .output()
+        .expect("cairn update");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let predicted = predict_entry(&disk.target(), Some("cairn-2+3.efi"));
+    assert_ne!(
+        predicted.get("11"),
+        predict_entry(&disk.target(), Some("cairn-0.efi")).get("11"),
+        "the slots' UKIs differ (version, root hash)"
+    );
+    let booted = booted_pcrs(&disk);
+    for pcr in ["4", "11", "15"] {
+        assert_eq!(booted.get(pcr), predicted.get(pcr), "PCR {pcr} of slot B");
+    }
 }
