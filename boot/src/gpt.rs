@@ -66,6 +66,16 @@ pub struct Partition {
     pub attrs: u64,
 }
 
+impl Partition {
+    /// Byte offset and size on a disk with 512-byte sectors; None when a
+    /// (hostile) entry's numbers overflow.
+    pub fn byte_range(&self) -> Option<(u64, u64)> {
+        let start = self.first_lba.checked_mul(SECTOR)?;
+        let sectors = self.last_lba.checked_sub(self.first_lba)?.checked_add(1)?;
+        Some((start, sectors.checked_mul(SECTOR)?))
+    }
+}
+
 /// Sectors of one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Extent {

@@ -45,6 +45,20 @@ impl Arch {
         }
     }
 
+    /// The GPT type of this architecture's root partition (Discoverable
+    /// Partitions Specification), which a disk's root slots carry.
+    pub fn root_type(self) -> cairn_boot::gpt::Guid {
+        match self {
+            Arch::Amd64 => cairn_boot::gpt::ROOT_X86_64,
+            Arch::Arm64 => cairn_boot::gpt::ROOT_ARM64,
+        }
+    }
+
+    /// The architecture whose root partition type is `guid`.
+    pub fn from_root_type(guid: cairn_boot::gpt::Guid) -> Option<Arch> {
+        Arch::ALL.into_iter().find(|a| a.root_type() == guid)
+    }
+
     /// The multiarch folder name Debian puts libraries under.
     pub fn triplet(self) -> &'static str {
         match self {

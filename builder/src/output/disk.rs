@@ -154,9 +154,14 @@ pub enum Firmware {
 }
 
 /// What the first partition needs before the root hash is known.
-enum Boot {
-    Uefi { plan: String },
-    Bios { loader: bios::Loader },
+enum Boot<'a> {
+    Uefi {
+        plan: String,
+        manager: &'a crate::fstree::ContentId,
+    },
+    Bios {
+        loader: bios::Loader,
+    },
 }
 
 /// Writes the disk for `req` into `file` (empty); returns what it holds.
@@ -188,7 +193,7 @@ pub fn write_disk(
             // Room for the UKI of the other slot, which an update writes
             // beside this one.
             let bytes = 2 * uki_estimate + esp::manager_bytes(manager.size);
-            (Boot::Uefi { plan }, fat::partition_size(bytes, 4))
+            (Boot::Uefi { plan, manager }, fat::partition_size(bytes, 4))
         }
         Firmware::Bios => {
             let loader = bios::Loader::read(req, "raw-bios")?;
@@ -206,7 +211,7 @@ pub fn write_disk(
     let (root_guid, cmdline) = slot_cmdline(kernel.cmdline, &params);
 
     let (first, mbr_code) = match &boot {
-        Boot::Uefi { plan } => {
+        Boot::Uefi { plan, manager } => {
             let image = uki::build(
                 req,
                 "raw-efi",
@@ -215,9 +220,6 @@ pub fn write_disk(
                 &[(".cairn", plan.as_bytes())],
             )?;
             let uki_hash: [u8; 32] = Sha256::digest(&image).into();
-            let manager = req
-                .boot_manager
-                .ok_or(OutputError::NoStub { format: "raw-efi" })?;
             let manager = super::read_content(req, manager, "boot manager")?;
             esp::write_slots(
                 file,

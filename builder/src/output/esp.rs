@@ -11,6 +11,7 @@
 //! An ISO's ESP holds the UKI itself at the boot path (no slots to pick).
 
 use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use cairn_boot::fat;
@@ -98,6 +99,22 @@ pub fn boot_order(names: &mut [String]) {
             .then_with(|| left(&pb).cmp(&left(&pa)))
             .then_with(|| b.cmp(a))
     });
+}
+
+/// The UKIs in an ESP's `EFI/Linux`, in systemd-boot's order: the first
+/// boots by default.
+pub fn list_ukis(esp: &mut (impl Read + Seek)) -> Result<Vec<String>, fat::FatError> {
+    let mut names: Vec<String> = fat::list_files(esp, UKI_DIR)?
+        .into_iter()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".efi"))
+        .collect();
+    boot_order(&mut names);
+    Ok(names)
+}
+
+/// The UKI `name` of an ESP's `EFI/Linux`.
+pub fn read_uki(esp: &mut (impl Read + Seek), name: &str) -> Result<Vec<u8>, fat::FatError> {
+    fat::read_file(esp, &format!("{UKI_DIR}/{name}"))
 }
 
 /// The bytes a disk's ESP holds besides the UKIs, for sizing it.

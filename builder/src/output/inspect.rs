@@ -92,12 +92,17 @@ const MAX_ENTRIES: usize = 8;
 
 /// The UKI `path` is or holds that boots by default.
 pub fn uki_of(path: &Path) -> Result<Vec<u8>, InspectError> {
-    let mut chain = chain_of(path)?;
+    let mut chain = chain_upto(path, 1)?;
     Ok(chain.entries.swap_remove(0).uki)
 }
 
 /// The boot chain `path` is or holds.
 pub fn chain_of(path: &Path) -> Result<Chain, InspectError> {
+    chain_upto(path, MAX_ENTRIES)
+}
+
+/// The boot chain with at most `max` of its UKIs read.
+fn chain_upto(path: &Path, max: usize) -> Result<Chain, InspectError> {
     let read = |source| InspectError::Read {
         path: path.to_path_buf(),
         source,
@@ -143,7 +148,7 @@ pub fn chain_of(path: &Path) -> Result<Chain, InspectError> {
     let mut last = None;
     for name in BOOT_FILES {
         match fat::read_file(&mut Window::new(&file, start), name) {
-            Ok(bytes) => return esp_chain(&file, start, name, bytes, path),
+            Ok(bytes) => return esp_chain(&file, start, name, bytes, path, max),
             Err(e) => last = Some(e),
         }
     }
@@ -165,12 +170,9 @@ fn esp_chain(
     boot: &str,
     bytes: Vec<u8>,
     path: &Path,
+    max: usize,
 ) -> Result<Chain, InspectError> {
-    let names = fat::list_files(&mut Window::new(file, start), esp::UKI_DIR).unwrap_or_default();
-    let mut names: Vec<String> = names
-        .into_iter()
-        .filter(|n| n.to_ascii_lowercase().ends_with(".efi"))
-        .collect();
+    let names = esp::list_ukis(&mut Window::new(file, start)).unwrap_or_default();
     if names.is_empty() {
         return Ok(Chain {
             manager: None,
@@ -180,16 +182,13 @@ fn esp_chain(
             }],
         });
     }
-    esp::boot_order(&mut names);
     let mut entries = Vec::new();
-    for name in names.into_iter().take(MAX_ENTRIES) {
-        let uki = fat::read_file(
-            &mut Window::new(file, start),
-            &format!("{}/{name}", esp::UKI_DIR),
-        )
-        .map_err(|source| InspectError::NoUki {
-            path: path.to_path_buf(),
-            source: Box::new(source),
+    for name in names.into_iter().take(max) {
+        let uki = esp::read_uki(&mut Window::new(file, start), &name).map_err(|source| {
+            InspectError::NoUki {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            }
         })?;
         entries.push(Entry { name, uki });
     }
@@ -281,12 +280,7 @@ fn esp(file: &mut File) -> Result<Boot, GptError> {
     let found = parts
         .iter()
         .find(|p| p.type_guid == gpt::ESP)
-        .and_then(|p| {
-            let start = p.first_lba.checked_mul(SECTOR)?;
-            let sectors = p.last_lba.checked_sub(p.first_lba)?.checked_add(1)?;
-            let len = sectors.checked_mul(SECTOR)?;
-            Some((start, len))
-        });
+        .and_then(gpt::Partition::byte_range);
     Ok(match found {
         Some(esp) => Boot::Esp(esp),
         None if parts.iter().any(|p| p.type_guid == gpt::BIOS_BOOT) => Boot::Bios,

@@ -68,10 +68,7 @@ pub fn place(
     root_hash: &[u8],
 ) -> Result<Slots, OutputError> {
     let slot = slot_size(root_bytes);
-    let root_type = match arch {
-        Arch::Amd64 => gpt::ROOT_X86_64,
-        Arch::Arm64 => gpt::ROOT_ARM64,
-    };
+    let root_type = arch.root_type();
     let part =
         |slot_no: u32, type_guid, unique_guid, name: &str, start: u64, bytes: u64| Partition {
             slot: slot_no,

@@ -95,10 +95,8 @@ fn partitions(disk: &mut impl ReadAt) -> io::Result<Option<Vec<Partition>>> {
 fn arch_of(parts: &[Partition]) -> Option<Arch> {
     let mut found = None;
     for p in parts {
-        let arch = match p.type_guid {
-            gpt::ROOT_X86_64 => Arch::Amd64,
-            gpt::ROOT_ARM64 => Arch::Arm64,
-            _ => continue,
+        let Some(arch) = Arch::from_root_type(p.type_guid) else {
+            continue;
         };
         match found {
             Some(other) if other != arch => return None,

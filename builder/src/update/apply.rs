@@ -10,12 +10,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use cairn_boot::gpt::{self, Rewrite};
+use cairn_boot::gpt::{self, Partition, Rewrite};
 use cairn_boot::{fat, verity};
-use sha2::{Digest as _, Sha256};
 
-use super::disk::{self, verity_params};
+use super::disk::verity_params;
 use super::{Plan, UpdateError};
+use crate::oci::digest::HashingWriter;
 use crate::output::esp::UKI_DIR;
 use crate::output::window::Window;
 
@@ -60,7 +60,7 @@ impl Plan {
 
         let target = (self.disk.parts.iter())
             .find(|p| p.slot == self.target)
-            .and_then(disk::extent)
+            .and_then(Partition::byte_range)
             .unwrap_or_default();
         copy_root(&self, &file, target.0, progress)
             .map_err(|e| failed(&format!("root slot {}", self.target))(Box::new(e)))?;
@@ -134,9 +134,9 @@ fn check_root(plan: &Plan, disk: &File, offset: u64) -> Result<(), UpdateError> 
     };
     let size = plan.bundle.manifest.root.size;
     let mut reader = Window::new(disk, offset).take(size);
-    let mut hash = Sha256::new();
-    io::copy(&mut reader, &mut HashWriter(&mut hash)).map_err(|e| fail(e.to_string()))?;
-    let digest = hex::encode(hash.finalize());
+    let mut hash = HashingWriter::new(io::sink());
+    io::copy(&mut reader, &mut hash).map_err(|e| fail(e.to_string()))?;
+    let digest = hash.finish().0.hex().to_string();
     if digest != plan.bundle.manifest.root.sha256 {
         return Err(fail(format!("SHA-256 {digest}")));
     }
@@ -156,18 +156,6 @@ fn check_root(plan: &Plan, disk: &File, offset: u64) -> Result<(), UpdateError> 
         )));
     }
     Ok(())
-}
-
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The ESP as the FAT editor writes it: its `flush` between steps (data,

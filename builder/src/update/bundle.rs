@@ -7,10 +7,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
-
 use super::UpdateError;
 use crate::arch::Arch;
+use crate::oci::digest::HashingWriter;
 use crate::output::update::{FORMAT, MAX_MANIFEST, Manifest};
 
 /// An update whose pieces matched its manifest.
@@ -70,17 +69,16 @@ pub fn open(path: &Path) -> Result<Bundle, UpdateError> {
         }
     };
     let root = piece(&manifest.root.file)?;
-    check_piece(&root, manifest.root.size, &manifest.root.sha256, None)?;
+    check_piece(&root, manifest.root.size, &manifest.root.sha256, io::sink())?;
     let uki_path = piece(&manifest.uki.file)?;
     if manifest.uki.size > MAX_UKI {
         return Err(bad(format!("its UKI claims {} bytes", manifest.uki.size)));
     }
-    let mut uki = Vec::new();
-    check_piece(
+    let uki = check_piece(
         &uki_path,
         manifest.uki.size,
         &manifest.uki.sha256,
-        Some(&mut uki),
+        Vec::new(),
     )?;
     Ok(Bundle {
         manifest,
@@ -90,46 +88,35 @@ pub fn open(path: &Path) -> Result<Bundle, UpdateError> {
     })
 }
 
-/// Streams `path` through SHA-256 (keeping the bytes in `keep`), refusing a
-/// size or digest other than the manifest's.
-fn check_piece(
+/// Streams `path` through SHA-256 into `out` (a sink, or a buffer that
+/// keeps the bytes), refusing a size or digest other than the manifest's.
+fn check_piece<W: io::Write>(
     path: &Path,
     size: u64,
     sha256: &str,
-    mut keep: Option<&mut Vec<u8>>,
-) -> Result<(), UpdateError> {
+    out: W,
+) -> Result<W, UpdateError> {
     let read = |source| UpdateError::Read {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(read)?;
-    let mut reader = file.take(size + 1);
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut seen = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read(e)),
-        };
-        hash.update(&buf[..n]);
-        if let Some(k) = keep.as_deref_mut() {
-            k.extend_from_slice(&buf[..n]);
-        }
-        seen += n as u64;
-    }
-    let digest = hex::encode(hash.finalize());
-    if seen != size || digest != sha256 {
+    let mut hash = HashingWriter::new(out);
+    io::copy(&mut file.take(size + 1), &mut hash).map_err(read)?;
+    let seen = hash.written();
+    let (digest, out) = hash.finish();
+    if seen != size || digest.hex() != sha256 {
         return Err(UpdateError::Piece {
             path: path.to_path_buf(),
             why: if seen != size {
                 format!("it has {seen} bytes, the manifest says {size}")
             } else {
-                format!("its SHA-256 is {digest}, the manifest says {sha256}")
+                format!(
+                    "its SHA-256 is {}, the manifest says {sha256}",
+                    digest.hex()
+                )
             },
         });
     }
-    Ok(())
+    Ok(out)
 }

@@ -63,35 +63,28 @@ pub fn read(path: &Path) -> Result<Disk, UpdateError> {
         .map_err(|e| not_cairn(format!("its GPT cannot be read: {e}")))?;
     let slot = |n: u32| parts.iter().find(|p| p.slot == n);
     let arch = match (slot(2), slot(3)) {
-        (Some(a), Some(b)) if a.type_guid == b.type_guid && a.type_guid == gpt::ROOT_X86_64 => {
-            Arch::Amd64
-        }
-        (Some(a), Some(b)) if a.type_guid == b.type_guid && a.type_guid == gpt::ROOT_ARM64 => {
-            Arch::Arm64
-        }
-        _ => {
-            return Err(not_cairn(
-                "it has no two root slots (partitions 2 and 3); rebuild it with this cairn".into(),
-            ));
-        }
-    };
+        (Some(a), Some(b)) if a.type_guid == b.type_guid => Arch::from_root_type(a.type_guid),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        not_cairn(
+            "it has no two root slots (partitions 2 and 3); rebuild it with this cairn".into(),
+        )
+    })?;
     let esp_part = slot(1)
         .filter(|p| p.type_guid == gpt::ESP)
         .ok_or_else(|| not_cairn("partition 1 is no EFI system partition".into()))?;
-    let esp = extent(esp_part).ok_or_else(|| not_cairn("its ESP lies outside the disk".into()))?;
+    let esp =
+        (esp_part.byte_range()).ok_or_else(|| not_cairn("its ESP lies outside the disk".into()))?;
     let window = || Window::new(&file, esp.0);
-    let mut names: Vec<String> = fat::list_files(&mut window(), UKI_DIR)
-        .map_err(|e| not_cairn(format!("its ESP has no readable {UKI_DIR}: {e}")))?
-        .into_iter()
-        .filter(|n| n.to_ascii_lowercase().ends_with(".efi"))
-        .collect();
+    let names = esp::list_ukis(&mut window())
+        .map_err(|e| not_cairn(format!("its ESP has no readable {UKI_DIR}: {e}")))?;
     if names.len() > MAX_ENTRIES {
         return Err(not_cairn(format!("its ESP lists {} UKIs", names.len())));
     }
-    esp::boot_order(&mut names);
     let mut entries = Vec::new();
     for file_name in names {
-        let bytes = fat::read_file(&mut window(), &format!("{UKI_DIR}/{file_name}"))
+        let bytes = esp::read_uki(&mut window(), &file_name)
             .map_err(|e| not_cairn(format!("{UKI_DIR}/{file_name} cannot be read: {e}")))?;
         if bytes.len() > MAX_UKI {
             return Err(not_cairn(format!(
@@ -111,13 +104,6 @@ pub fn read(path: &Path) -> Result<Disk, UpdateError> {
         esp,
         entries,
     })
-}
-
-/// Byte offset and size of a partition, checked against overflow.
-pub fn extent(p: &Partition) -> Option<(u64, u64)> {
-    let start = p.first_lba.checked_mul(gpt::SECTOR)?;
-    let sectors = p.last_lba.checked_sub(p.first_lba)?.checked_add(1)?;
-    Some((start, sectors.checked_mul(gpt::SECTOR)?))
 }
 
 impl Entry {

@@ -19,7 +19,7 @@ mod disk;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use cairn_boot::gpt::Guid;
+use cairn_boot::gpt::{Guid, Partition};
 
 use crate::exit::{Classify, ErrorClass};
 use crate::output::esp;
@@ -192,7 +192,9 @@ pub fn prepare(manifest: &Path, disk_path: &Path, tries: u32) -> Result<Plan, Up
     })?;
     let target = if active == 2 { 3 } else { 2 };
     let target_part = disk.parts.iter().find(|p| p.slot == target);
-    let (_, room) = target_part.and_then(disk::extent).unwrap_or((0, 0));
+    let (_, room) = target_part
+        .and_then(Partition::byte_range)
+        .unwrap_or((0, 0));
     if m.root.size > room {
         return Err(refuse(format!(
             "the update's root ({} bytes) does not fit slot {target} ({room} bytes); the disk \
